@@ -14,7 +14,6 @@ Results print as a table and are written to benchmarks/results/cache_build.json 
 from __future__ import annotations
 import argparse, json, os, shutil, tempfile, time
 from pathlib import Path
-import numpy as np
 import pandas as pd
 
 
@@ -30,7 +29,6 @@ def main():
     ap.add_argument('--seed', type=int, default=0)
     args = ap.parse_args()
 
-    import torch
     from nilearn.maskers import NiftiMasker
     from nimare.meta.kernel import ALEKernel
     from torch.utils.data import DataLoader
