@@ -50,13 +50,11 @@ def atlas_labels(res: int = 2, atlas: str = 'harvard_oxford', threshold: float =
         prob = data[tuple(ijk[inside].T)]
         best = prob.argmax(1)
         labels[inside] = np.where(prob.max(1) >= threshold, best + 1, 0)
-        region_names = tuple(n.replace('_', ' ') for n in names['name'])
     else:                                                        # a 3-D label image with arbitrary codes
         codes = data[tuple(ijk[inside].T)]
         lookup = {c: i + 1 for i, c in enumerate(names['index'])}
         labels[inside] = [lookup.get(int(c), 0) for c in codes]
-        region_names = tuple(n.replace('_', ' ') for n in names['name'])
-    return labels, region_names
+    return labels, tuple(n.replace('_', ' ') for n in names['name'])
 
 def region_table(values: np.ndarray, res: int, atlas: str = 'harvard_oxford', n: int = 10, min_voxels: int = 3) -> pd.DataFrame:
     """The `n` atlas regions with the highest mean of `values` (an in-mask vector on the `res` mm grid).
@@ -121,8 +119,8 @@ class CounterfactualMachine:
             raise ValueError(f"the vocabulary has {len(vocabulary)} topics, the model {len(self.encoder.topic_names)}")
         self.vocabulary = vocabulary
         self._recent = {}                                         # the last few settings' draws: a dashboard changes one thing at a time
-        fill = np.asarray(self.encoder.fill.get('topics', []), 'float64')
-        self.average_loadings = fill**2/max(fill.size, 1)/max((fill**2/max(fill.size, 1)).sum(), 1e-12) if fill.size else fill
+        w = np.asarray(self.encoder.fill.get('topics', []), 'float64')**2          # back from the Hellinger encoding
+        self.average_loadings = w/w.sum() if w.size else w
 
     @classmethod
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'CounterfactualMachine':
