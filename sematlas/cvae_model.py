@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .grid import MNIGrid
-from .vae_model import ResBlock3d, ResNetVAE, UpBlock3d, group_norm, receptive_field, upsampling_tail
+from .vae_model import ResBlock3d, ResNetVAE, UpBlock3d, group_norm, upsampling_tail
 
 # %% auto #0
 __all__ = ['BACKBONES', 'FiLM', 'DenseBlock3d', 'DenseUp3d', 'grad_reverse', 'ImputationHead', 'ConditionalVAE']
@@ -219,10 +219,7 @@ class ConditionalVAE(nn.Module):
         z = mu + torch.randn_like(mu)*torch.exp(0.5*logvar) if sample else mu
         return {'eta': self.decode(z, filled, mask), 'mu': mu, 'logvar': logvar, 'pred': pred, 'cond_filled': filled}
 
-    def encoder_receptive_field_mm(self) -> float:
-        "Receptive field of one bottleneck cell, in mm."
-        return receptive_field(self.encoder)*self.res
-    def n_parameters(self) -> int: return sum(p.numel() for p in self.parameters())
+    encoder_receptive_field_mm, n_parameters = ResNetVAE.encoder_receptive_field_mm, ResNetVAE.n_parameters
     def __repr__(self):
         return (f"ConditionalVAE({self.backbone}, {self.res} mm, latent {self.latent_dim}, width {self.width}, "
                 f"conditions {self.cond_dim}+{self.n_fields}, {self.n_parameters()/1e6:.2f} M parameters, "
