@@ -32,12 +32,12 @@ def main():
     from nilearn.maskers import NiftiMasker
     from nimare.meta.kernel import ALEKernel
     from torch.utils.data import DataLoader
-    from sematlas.cache import VolumeCache, build_volume_cache
-    from sematlas.download import draw_subset, load_neurosynth
-    from sematlas.grid import MNIGrid
-    from sematlas.kernels import KERNELS_FWHM, render_peaks
-    from sematlas.loader import CacheDataset
-    from sematlas.prepare import clean_tables
+    from sematlas.data.cache import VolumeCache, build_volume_cache
+    from sematlas.data.download import draw_subset, load_neurosynth
+    from sematlas.data.grid import MNIGrid
+    from sematlas.data.kernels import KERNELS_FWHM, render_peaks
+    from sematlas.data.loader import CacheDataset
+    from sematlas.data.prepare import clean_tables
 
     ns = load_neurosynth(args.data_dir)
     ns = ns.select(draw_subset(ns.studies, args.studies, args.seed))

@@ -33,25 +33,22 @@ def main():
     args = ap.parse_args()
 
     import torch
-    from sematlas.conditions import ConditionalDataModule
-    from sematlas.cvae import ConditionalVAEModule
-    from sematlas.train import TrainConfig
-    from sematlas.vae import VAEModule
+    from sematlas.training.config import TrainConfig
 
     base_cfg, cond_cfg = TrainConfig.load(root/'configs'/'vae-subset-4mm.yaml'), TrainConfig.load(root/'configs'/'cvae-subset-4mm.yaml')
     dev = torch.device(args.device)
     results = {'device': torch.cuda.get_device_name() if dev.type == 'cuda' else f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)',
                'res': args.res, 'batch_size': args.batch_size, 'steps': args.steps}
-    dm = ConditionalDataModule(args.scale, args.res, args.data_dir, kernel=cond_cfg.kernel, batch_size=args.batch_size,
-                               num_workers=args.workers, seed=0, fields=cond_cfg.conditions)
+    where = {'data.scale': args.scale, 'data.res': args.res, 'data.data_dir': args.data_dir, 'loop.batch_size': args.batch_size, 'loop.num_workers': args.workers}
+    dm = cond_cfg.kind.datamodule(cond_cfg.with_overrides(where))
     dm.prepare_data(); dm.setup()
 
     def models(res):
-        yield 'baseline VAE (ResNet)', VAEModule(res, base_cfg.latent_dim, base_cfg.width, tuple(base_cfg.dilations))
+        "The baseline and the conditional model with each backbone, built from their configs as training builds them."
+        yield 'baseline VAE (ResNet)', base_cfg.kind.build(base_cfg.with_overrides({'data.res': res}), dm)
         for backbone in ('resnet', 'densenet'):
-            c = cond_cfg
-            yield f'conditional VAE ({backbone})', ConditionalVAEModule(dm.encoder.to_dict(), res, c.latent_dim, c.width, tuple(c.dilations), c.groups, backbone,
-                                                                        c.embed_dim, c.dense_layers, c.kernel, adversary_weight=c.adversary_weight)
+            c = cond_cfg.with_overrides({'data.res': res, 'model.backbone': backbone})
+            yield f'conditional VAE ({backbone})', c.kind.build(c, dm)
 
     def batches(n):
         it = iter(dm.train_dataloader())
@@ -69,7 +66,7 @@ def main():
             if i == 2:
                 if dev.type == 'cuda': torch.cuda.synchronize()
                 t0 = time.perf_counter()
-            loss = m.loss_terms(b)['loss'] if m.conditional else m.loss_terms(b['volume'])['loss']
+            loss = m.loss_terms(b)['loss']
             opt.zero_grad(); loss.backward(); opt.step()
             n += len(b['volume']) if i >= 2 else 0
         if dev.type == 'cuda': torch.cuda.synchronize()
@@ -82,12 +79,12 @@ def main():
 
     latency = {}
     item = dm.datasets['val'][0]
-    cond, mask = item['cond'][None], item['cond_mask'][None]
+    batch = {'cond': item['cond'][None], 'cond_mask': item['cond_mask'][None]}
     with torch.no_grad():
         for name, m in models(args.decode_res):
             m = m.eval()
             z = torch.zeros(1, m.model.latent_dim)
-            call = (lambda m=m: m.generate(z, cond, mask)) if m.conditional else (lambda m=m: m.model.decode(z))
+            call = lambda m=m: m.generate(z, batch)
             for _ in range(3): call()
             times = []
             for _ in range(15):

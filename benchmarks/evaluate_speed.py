@@ -22,23 +22,21 @@ def main():
     args = ap.parse_args()
 
     import numpy as np
-    from sematlas.checkpoint import export_model
-    from sematlas.datamodule import VolumeDataModule
-    from sematlas.evaluate import evaluate
-    from sematlas.manifest import write_json
-    from sematlas.train import TrainConfig
-    from sematlas.vae import VAEModule
+    from sematlas.training.checkpoint import export_model
+    from sematlas.evaluation.evaluate import evaluate
+    from sematlas.data.manifest import write_json
+    from sematlas.training.config import TrainConfig
 
-    cfg = TrainConfig.load(args.config, name='evaluate-benchmark', scale=args.scale, res=args.res, data_dir=args.data_dir)
-    dm = VolumeDataModule(cfg.scale, cfg.res, cfg.data_dir, kernel=cfg.kernel, num_workers=0, seed=cfg.seed)
+    cfg = TrainConfig.load(args.config, {'name': 'evaluate-benchmark', 'data.scale': args.scale, 'data.res': args.res, 'data.data_dir': args.data_dir,
+                                         'loop.num_workers': 0})
+    dm = cfg.kind.datamodule(cfg)
     dm.prepare_data(); dm.setup()
     with tempfile.TemporaryDirectory() as d:
         run = Path(d)/cfg.name
         run.mkdir()
-        cfg.runs_dir = d
-        cfg.save(run/'config.yaml')
+        cfg.with_overrides({'loop.runs_dir': d}).save(run/'config.yaml')
         write_json({'manifest_hash': dm.manifest_hash}, run/'run.json')
-        module = VAEModule(cfg.res, cfg.latent_dim, cfg.width, tuple(cfg.dilations), cfg.groups, cfg.kernel)
+        module = cfg.kind.build(cfg, dm)
         module.model.set_base_rate(dm.mean_map)
         export_model(module, run/'model.pt')
 

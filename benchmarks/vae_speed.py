@@ -34,20 +34,19 @@ def main():
     args = ap.parse_args()
 
     import torch
-    from sematlas.datamodule import VolumeDataModule
-    from sematlas.grid import MNIGrid
-    from sematlas.train import TrainConfig
-    from sematlas.vae import VAEModule
-    from sematlas.vae_model import ResNetVAE
+    from sematlas.data.grid import MNIGrid
+    from sematlas.training.config import TrainConfig
+    from sematlas.models.vae import ResNetVAE
 
     cfg = TrainConfig.load(args.config)
     dev = torch.device(args.device)
     amp = dev.type == 'cuda'
     results = {'device': torch.cuda.get_device_name() if amp else f'cpu ({os.cpu_count()} cores, {torch.get_num_threads()} threads)',
-               'res': args.res, 'batch_size': args.batch_size, 'workers': args.workers, 'architecture': {k: getattr(cfg, k) for k in ('latent_dim', 'width', 'dilations')}}
+               'res': args.res, 'batch_size': args.batch_size, 'workers': args.workers, 'architecture': cfg.model.to_dict()}
 
-    dm = VolumeDataModule(args.scale, args.res, args.data_dir, kernel=cfg.kernel, batch_size=args.batch_size,
-                          num_workers=args.workers, p_flip=cfg.p_flip, seed=0)
+    cfg = cfg.with_overrides({'data.scale': args.scale, 'data.res': args.res, 'data.data_dir': args.data_dir,
+                              'loop.batch_size': args.batch_size, 'loop.num_workers': args.workers})
+    dm = cfg.kind.datamodule(cfg)
     dm.prepare_data(); dm.setup()
 
     def batches(n):
@@ -55,7 +54,7 @@ def main():
         for _ in range(n):
             try: b = next(it)
             except StopIteration: it = iter(dm.train_dataloader()); b = next(it)
-            yield b['volume'].to(dev, non_blocking=True)
+            yield {'volume': b['volume'].to(dev, non_blocking=True)}
 
     n = args.steps + 3
     t0 = None
@@ -64,7 +63,7 @@ def main():
     if amp: torch.cuda.synchronize()
     loader = args.steps*args.batch_size/(time.perf_counter() - t0)
 
-    module = VAEModule(args.res, cfg.latent_dim, cfg.width, tuple(cfg.dilations), cfg.groups, cfg.kernel).to(dev)
+    module = cfg.kind.build(cfg, dm).to(dev)
     module.model.set_base_rate(dm.mean_map)
     opt = module.configure_optimizers()
     if amp: torch.cuda.reset_peak_memory_stats()
@@ -82,7 +81,7 @@ def main():
 
     # decode latency, one map on the CPU
     torch.manual_seed(0)
-    m = ResNetVAE(args.decode_res, cfg.latent_dim, cfg.width, tuple(cfg.dilations), cfg.groups).eval()
+    m = ResNetVAE(args.decode_res, **cfg.model.kwargs()).eval()
     z = torch.randn(1, cfg.latent_dim)
     times = []
     with torch.inference_mode():
@@ -93,7 +92,7 @@ def main():
     from nimare.meta.kernel import ALEKernel
     from nimare.dataset import Dataset
     g = MNIGrid.at(args.decode_res)
-    from sematlas.prepare import prepare
+    from sematlas.data.prepare import prepare
     data = prepare(args.scale, args.res, args.data_dir, build_cache=False, progress=False)
     sid = data.splits['train'][0]
     p = data.peaks[data.peaks['id'] == sid]
