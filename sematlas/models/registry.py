@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 # %% auto #0
-__all__ = ['BUILTIN_KINDS', 'Section', 'ModelSection', 'ObjectiveSection', 'ModelKind', 'register', 'kind_names', 'get_kind',
-           'kind_of']
+__all__ = ['BUILTIN_KINDS', 'BUILTIN_NETWORKS', 'Section', 'ModelSection', 'ObjectiveSection', 'NetworkKind', 'ModelKind',
+           'register', 'kind_names', 'get_kind', 'get_network', 'kind_of']
 
 # %% ../../nbs/23_registry.ipynb #857bd6ee
 _TYPES = {'int': int, 'float': (int, float), 'bool': bool, 'str': str, 'list': list, 'dict': dict, 'None': type(None)}
@@ -76,6 +76,23 @@ class ObjectiveSection(Section):
     def checks(self): return super().checks() + [('beta', self.beta >= 0, "non-negative")]
 
 # %% ../../nbs/23_registry.ipynb #07bfaa91
+@dataclass(frozen=True)
+class NetworkKind:
+    """What using a trained model of a kind needs, without Lightning: its network, rebuilt from a model file.
+
+    Parameters
+    ----------
+    name : the kind's name.
+    build : a model file's hyperparameters -> the kind's (untrained) network, a `GridVAE` with `encode_batch`, `reconstruct` and `generate`.
+    upgrade_state : older model files' weights renamed to this version's layout (as `ModelKind.upgrade_state`), if any.
+    prefix : where the network's weights sit in the training module's state dict.
+    """
+    name: str
+    build: Callable
+    upgrade_state: Callable | None = None
+    prefix: str = 'model.'
+
+# %% ../../nbs/23_registry.ipynb #9f087f1f
 def _none(*args) -> dict: return {}
 
 @dataclass(frozen=True)
@@ -93,6 +110,7 @@ class ModelKind:
     analyze: str | None = None
     upgrade_state: Callable | None = None
     description: str = ''
+    network: NetworkKind | None = None
 
     def analysis(self) -> Callable | None:
         "The kind's analysis function (`analyze` resolved), or None."
@@ -102,12 +120,15 @@ class ModelKind:
 
 # %% ../../nbs/23_registry.ipynb #29d88de4
 BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae'}
+BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network'}
 _REGISTRY: dict[str, ModelKind] = {}
+_NETWORKS: dict[str, NetworkKind] = {}
 
 def register(kind: ModelKind) -> ModelKind:
-    "Make `kind` known by its name (a kind's notebook ends with this)."
+    "Make `kind` (and its network, if it has one) known by its name (a kind's notebook ends with this)."
     if not all(hasattr(kind, a) for a in ('name', 'module', 'build', 'datamodule')): raise TypeError(f"register takes a ModelKind, got {kind!r}")
     _REGISTRY[kind.name] = kind
+    if getattr(kind, 'network', None) is not None: _NETWORKS[kind.name] = kind.network
     return kind
 
 def kind_names() -> tuple[str, ...]:
@@ -119,6 +140,16 @@ def get_kind(name: str) -> ModelKind:
     if name not in _REGISTRY and name in BUILTIN_KINDS: register(importlib.import_module(BUILTIN_KINDS[name]).KIND)
     if name not in _REGISTRY: raise ValueError(f"unknown model kind {name!r}; known kinds are {list(kind_names())}")
     return _REGISTRY[name]
+
+def get_network(name: str) -> NetworkKind | None:
+    """The `NetworkKind` of the model kind called `name`, without importing its training module (nor Lightning).
+
+    A built-in kind's network module is imported on first use; a kind registered without a network gives None.
+    """
+    if name not in _NETWORKS and name in BUILTIN_NETWORKS: _NETWORKS[name] = importlib.import_module(BUILTIN_NETWORKS[name]).NETWORK
+    if name in _NETWORKS: return _NETWORKS[name]
+    if name in kind_names(): return None
+    raise ValueError(f"unknown model kind {name!r}; known kinds are {list(kind_names())}")
 
 def kind_of(module) -> ModelKind:
     "The kind whose module class `module` is an instance of."
