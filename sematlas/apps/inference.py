@@ -27,6 +27,7 @@ def torch_device(device: str | torch.device) -> torch.device:
     if device.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError("a CUDA device was asked for, but none is available")
     return device
 
+# %% ../../nbs/50_inference.ipynb #10fc9f76
 def load_for_inference(path: Path | str, device: str | torch.device = 'cpu') -> tuple:
     "A model file's network (`load_network`) and metadata; for a kind registered without a network, its Lightning module (`load_model`)."
     try: return load_network(path, device)

@@ -152,7 +152,9 @@ def get_network(name: str) -> NetworkKind | None:
     raise ValueError(f"unknown model kind {name!r}; known kinds are {list(kind_names())}")
 
 def kind_of(module) -> ModelKind:
-    "The kind whose module class `module` is an instance of."
-    for name in kind_names():
-        if type(module) is get_kind(name).module: return get_kind(name)
+    "The kind whose module class `module` is an instance of (or a redefinition of, as when a notebook cell is run again)."
+    kinds = [get_kind(name) for name in kind_names()]
+    for same in (lambda c, k: c is k, lambda c, k: c.__qualname__ == k.__qualname__):
+        for kind in kinds:
+            if same(type(module), kind.module): return kind
     raise ValueError(f"{type(module).__name__} is not the module of a registered model kind ({list(kind_names())})")
