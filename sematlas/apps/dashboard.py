@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from fastcore.basics import patch
 from .counterfactual import Conditions, CounterfactualMachine, GeneratedMap
-from ..data.grid import MNIGrid
+from ..data.grid import MNIGrid, grid_arrays
 
 # %% auto #0
 __all__ = ['DashboardFrame', 'dashboard_frame', 'map_png', 'CounterfactualDashboard']
@@ -58,13 +58,17 @@ def dashboard_frame(machine: CounterfactualMachine, setting: dict, reference: di
     return DashboardFrame(g, b, diff, machine.regions(g.mean, n_regions, atlas), machine.regions(diff, n_regions, atlas), ms)
 
 # %% ../../nbs/54_dashboard.ipynb #0d783613
-@lru_cache(maxsize=4)
-def _template(res: int) -> np.ndarray:
-    "nilearn's bundled MNI152 template on the `res` mm grid (the views' background)."
+def _resampled_template(res: int) -> dict:
+    "nilearn's bundled MNI152 template resampled to the `res` mm grid."
     from nilearn import datasets, image
     grid = MNIGrid.at(res)
-    return np.asarray(image.resample_to_img(datasets.load_mni152_template(resolution=2), grid.to_nifti(np.zeros(grid.shape, 'float32')),
-                                            interpolation='continuous', force_resample=True, copy_header=True).dataobj)
+    return {'template': np.asarray(image.resample_to_img(datasets.load_mni152_template(resolution=2), grid.to_nifti(np.zeros(grid.shape, 'float32')),
+                                                         interpolation='continuous', force_resample=True, copy_header=True).dataobj)}
+
+@lru_cache(maxsize=4)
+def _template(res: int) -> np.ndarray:
+    "The MNI152 template on the `res` mm grid (the views' background), made once per grid and kept in a grid file."
+    return grid_arrays(res, 'mni152-template', lambda: _resampled_template(res))['template']
 
 # %% ../../nbs/54_dashboard.ipynb #179e618d
 def map_png(img, grid: MNIGrid, title: str = '', difference: bool = False, cut_coords=None) -> bytes:

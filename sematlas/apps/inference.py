@@ -4,19 +4,20 @@
 
 # %% ../../nbs/50_inference.ipynb #d1d90f1f
 from __future__ import annotations
+import os, sys
+os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')        # before torch loads OpenMP (see above)
+os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import nibabel as nib
 import torch
 from fastcore.basics import patch
-from ..training.checkpoint import load_model
 from ..data.grid import MNIGrid
-from ..data.kernels import render_peaks
-from ..data.space import OUTSIDE_BRAIN_MM
+from ..models.network import GridVAE
+from ..training.checkpoint import NoNetwork, load_model, load_network
 
 # %% auto #0
-__all__ = ['torch_device', 'VAEInference', 'read_input']
+__all__ = ['torch_device', 'load_for_inference', 'VAEInference', 'read_input']
 
 # %% ../../nbs/50_inference.ipynb #603da2b5
 def torch_device(device: str | torch.device) -> torch.device:
@@ -26,29 +27,50 @@ def torch_device(device: str | torch.device) -> torch.device:
     if device.type == 'cuda' and not torch.cuda.is_available(): raise RuntimeError("a CUDA device was asked for, but none is available")
     return device
 
+# %% ../../nbs/50_inference.ipynb #10fc9f76
+def load_for_inference(path: Path | str, device: str | torch.device = 'cpu') -> tuple:
+    "A model file's network (`load_network`) and metadata; for a kind registered without a network, its Lightning module (`load_model`)."
+    try: return load_network(path, device)
+    except NoNetwork: return load_model(path, device)
+
+# %% ../../nbs/50_inference.ipynb #7aa53244
 class VAEInference:
-    "A trained model for use: maps in and out as NIfTI images on the model's MNI152 grid."
+    """A trained model for use: maps in and out as NIfTI images on the model's MNI152 grid.
+
+    Parameters
+    ----------
+    module : the trained network (`load_network`), or its training module (`load_model`).
+    meta : the model file's metadata.
+    device : 'cpu', 'cuda' or 'auto'.
+    """
     def __init__(self, module, meta: dict | None = None, device: str | torch.device = 'cpu'):
         self.device = torch_device(device)
         self.module = module.to(self.device).eval()
-        self.model, self.meta = module.model, meta or {}
+        self.model: GridVAE = module if isinstance(module, GridVAE) else module.model
+        self.meta = meta or {}
         self.grid: MNIGrid = self.model.grid
-        self.kernel: float = float(module.hparams.kernel)
+        self.kernel: float = float(module.hparams['kernel'])
         self.latent_dim: int = self.model.latent_dim
     @classmethod
     def load(cls, path: Path | str, device: str | torch.device = 'cpu') -> 'VAEInference':
-        "Load a model file or Lightning checkpoint of any kind (see `load_model`) onto `device` ('cpu', 'cuda', 'auto')."
+        "Load a model file or Lightning checkpoint of any kind (see `load_for_inference`) onto `device` ('cpu', 'cuda', 'auto')."
         dev = torch_device(device)
-        module, meta = load_model(path, dev)
+        module, meta = load_for_inference(path, dev)
         return cls(module, meta, dev)
     def __repr__(self):
         return f"VAEInference({type(self.module).__name__}, {self.grid.res} mm, {self.kernel:g} mm kernel, latent {self.latent_dim}, {self.device})"
 
 # %% ../../nbs/50_inference.ipynb #28695bfb
+def _is_table(x) -> bool:
+    "Whether `x` is a pandas DataFrame (without importing pandas: a frame exists only if pandas is imported)."
+    return 'pandas' in sys.modules and isinstance(x, sys.modules['pandas'].DataFrame)
+
 @patch
 def peaks_to_map(self: VAEInference, peaks) -> np.ndarray:
     "Render peaks (an (n, 3) array of MNI mm, or a table with x, y, z) with the model's kernel, as a grid volume."
-    xyz = peaks[['x', 'y', 'z']].to_numpy(dtype='float64') if isinstance(peaks, pd.DataFrame) else np.asarray(peaks, dtype='float64')
+    from sematlas.data.kernels import render_peaks                      # numba, for peaks only
+    from sematlas.data.space import OUTSIDE_BRAIN_MM
+    xyz = peaks[['x', 'y', 'z']].to_numpy(dtype='float64') if _is_table(peaks) else np.asarray(peaks, dtype='float64')
     if xyz.ndim != 2 or xyz.shape[1] != 3: raise ValueError(f"peaks must be an (n, 3) array of MNI mm coordinates, got shape {xyz.shape}")
     if len(xyz) == 0: raise ValueError("no peaks given: an empty study has no map")
     if not np.isfinite(xyz).all(): raise ValueError(f"{int((~np.isfinite(xyz).all(1)).sum())} peaks have non-finite coordinates")
@@ -90,6 +112,7 @@ def read_input(path: Path | str):
     path = Path(path)
     if path.name.lower().endswith(('.csv', '.tsv', '.txt')):
         if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
+        import pandas as pd
         t = pd.read_csv(path, sep=None, engine='python')
         if not {'x', 'y', 'z'} <= set(t.columns): raise ValueError(f"{path}: a peak table needs x, y, z columns, found {list(t.columns)}")
         return t
@@ -99,7 +122,7 @@ def read_input(path: Path | str):
 @patch
 def as_maps(self: VAEInference, x) -> torch.Tensor:
     "Maps `(n, 1, *grid.shape)` on the model's device from an image, a path, an array, or peaks."
-    is_peaks = isinstance(x, pd.DataFrame) or (not isinstance(x, (str, Path, nib.spatialimages.SpatialImage))
+    is_peaks = _is_table(x) or (not isinstance(x, (str, Path, nib.spatialimages.SpatialImage))
                                                and np.asarray(x).ndim == 2 and np.asarray(x).shape[-1] == 3)
     arr = self.peaks_to_map(x)[None] if is_peaks else self.image_to_array(x)
     return torch.from_numpy(arr[:, None]).to(self.device)
@@ -110,7 +133,7 @@ def as_maps(self: VAEInference, x) -> torch.Tensor:
 def encode(self: VAEInference, x) -> tuple[np.ndarray, np.ndarray]:
     "Posterior mean and standard deviation of the latent code of `x` (an image, array or peaks); `(latent_dim,)` each, or `(n, latent_dim)`."
     maps = self.as_maps(x)
-    mu, logvar = self.module.encode({'volume': maps})
+    mu, logvar = (self.module.encode if self.module is not self.model else self.model.encode_batch)({'volume': maps})
     mu, sd = mu.cpu().numpy(), torch.exp(0.5*logvar).cpu().numpy()
     return (mu[0], sd[0]) if len(maps) == 1 else (mu, sd)
 

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
+from .manifest import data_root, project_root
 
 # %% auto #0
-__all__ = ['NEUROSYNTH_FILES', 'COORD_COLUMNS', 'META_COLUMNS', 'NeurosynthFormatError', 'project_root', 'data_root',
-           'neurosynth_dir', 'fetch_neurosynth_files', 'read_coordinates', 'read_metadata', 'read_topics',
-           'NeurosynthTables', 'load_neurosynth', 'stable_hash', 'draw_subset']
+__all__ = ['NEUROSYNTH_FILES', 'COORD_COLUMNS', 'META_COLUMNS', 'NeurosynthFormatError', 'neurosynth_dir',
+           'fetch_neurosynth_files', 'read_coordinates', 'read_metadata', 'read_topics', 'NeurosynthTables',
+           'load_neurosynth', 'stable_hash', 'draw_subset']
 
 # %% ../../nbs/00_download.ipynb #81486233
 NEUROSYNTH_FILES = {
@@ -29,32 +29,6 @@ NEUROSYNTH_FILES = {
 # %% ../../nbs/00_download.ipynb #f1e3fbf5
 class NeurosynthFormatError(ValueError):
     "A Neurosynth-format file is malformed: the message names the file, the study and the problem."
-
-# %% ../../nbs/00_download.ipynb #b4c7ae31
-def project_root(start: Path | str | None = None) -> Path | None:
-    """The sematlas project folder: the nearest folder at or above `start` holding its `settings.ini`.
-
-    Parameters
-    ----------
-    start : Path or str, optional
-        Where to start looking (default: the working directory).
-
-    Returns
-    -------
-    Path or None
-        The project folder, or None outside a sematlas checkout.
-    """
-    p = Path(start or Path.cwd()).resolve()
-    for d in (p, *p.parents):
-        ini = d/'settings.ini'
-        if ini.exists() and 'lib_name = sematlas' in ini.read_text(): return d
-    return None
-
-# %% ../../nbs/00_download.ipynb #3209f979
-def data_root() -> Path:
-    "Folder for downloaded and derived data: `$SEMATLAS_DATA_DIR`, else `<project>/data`, else `./data`."
-    if os.environ.get('SEMATLAS_DATA_DIR'): return Path(os.environ['SEMATLAS_DATA_DIR'])
-    return (project_root() or Path.cwd())/'data'
 
 # %% ../../nbs/00_download.ipynb #7bf5e7e7
 def neurosynth_dir() -> Path:
@@ -179,6 +153,7 @@ def read_topics(features: Path | str, vocabulary: Path | str, ids: pd.Index) -> 
     pd.DataFrame
         float32 loadings indexed by `ids`, one column per topic.
     """
+    import scipy.sparse as sp
     features, vocabulary = Path(features), Path(vocabulary)
     try: mat = sp.load_npz(features)
     except Exception as e: raise NeurosynthFormatError(f"{features.name}: not a readable sparse .npz ({e})") from e

@@ -11,10 +11,10 @@ import numpy as np
 from pathlib import Path
 import nibabel as nib
 from fastcore.basics import patch
-from scipy import ndimage
+from .manifest import cached_arrays, data_root
 
 # %% auto #0
-__all__ = ['RESOLUTIONS', 'MNIGrid']
+__all__ = ['RESOLUTIONS', 'grid_dir', 'grid_arrays', 'MNIGrid']
 
 # %% ../../nbs/02_grid.ipynb #85db427e
 RESOLUTIONS = (2, 4, 8)
@@ -30,6 +30,31 @@ def _mni152_2mm_mask() -> nib.Nifti1Image:
     return nib.load(path)
 
 # %% ../../nbs/02_grid.ipynb #793a1345
+def grid_dir(res: int) -> Path:
+    "Folder of the files kept for the `res` mm grid: `data_root()/grids/<res>mm`."
+    return data_root()/'grids'/f'{res}mm'
+
+def grid_arrays(res: int, name: str, build) -> dict:
+    "Arrays kept for the `res` mm grid under `name`: read from their checksummed file, or made once by `build()` (see `cached_arrays`)."
+    return cached_arrays(grid_dir(res)/f'{name}.npz', build)
+
+# %% ../../nbs/02_grid.ipynb #21f5aee7
+def _grid_mask(res: int) -> dict:
+    "The `res` mm grid's brain mask and affine, derived from NiMARE's 2 mm mask (a block of the fine grid per voxel)."
+    img = _mni152_2mm_mask()
+    fine = np.asarray(img.dataobj) > 0
+    f = res // 2
+    if f == 1: return {'mask': fine, 'affine': img.affine.copy()}
+    shape = tuple(-(-n // f) for n in fine.shape)
+    pad = np.zeros(tuple(s*f for s in shape), dtype='float32')
+    pad[tuple(slice(0, n) for n in fine.shape)] = fine
+    frac = pad.reshape(shape[0], f, shape[1], f, shape[2], f).mean(axis=(1, 3, 5))
+    affine = img.affine.copy()
+    affine[:3, :3] *= f
+    affine[:3, 3] = img.affine[:3, :3] @ np.full(3, (f - 1)/2) + img.affine[:3, 3]   # centre of the first block
+    return {'mask': frac >= 0.5, 'affine': affine}
+
+# %% ../../nbs/02_grid.ipynb #f4d90eda
 @dataclass(frozen=True, eq=False)
 class MNIGrid:
     """An MNI152 voxel grid: shape, affine (voxel index -> mm) and brain mask.
@@ -55,20 +80,10 @@ class MNIGrid:
     @classmethod
     @lru_cache(maxsize=None)
     def at(cls, res: int = 2) -> 'MNIGrid':
-        "The grid at `res` mm (2, 4 or 8); one shared instance per resolution."
+        "The grid at `res` mm (2, 4 or 8); one shared instance per resolution, its mask kept in a grid file (`grid_arrays`)."
         if res not in RESOLUTIONS: raise ValueError(f"grid resolution must be one of {RESOLUTIONS} mm, got {res!r}")
-        img = _mni152_2mm_mask()
-        fine = np.asarray(img.dataobj) > 0
-        f = res // 2
-        if f == 1: return cls(2, fine.shape, img.affine.copy(), fine)
-        shape = tuple(-(-n // f) for n in fine.shape)
-        pad = np.zeros(tuple(s*f for s in shape), dtype='float32')
-        pad[tuple(slice(0, n) for n in fine.shape)] = fine
-        frac = pad.reshape(shape[0], f, shape[1], f, shape[2], f).mean(axis=(1, 3, 5))
-        affine = img.affine.copy()
-        affine[:3, :3] *= f
-        affine[:3, 3] = img.affine[:3, :3] @ np.full(3, (f - 1)/2) + img.affine[:3, 3]   # centre of the first block
-        return cls(res, shape, affine, frac >= 0.5)
+        a = grid_arrays(res, 'mask', lambda: _grid_mask(res))
+        return cls(res, tuple(int(n) for n in a['mask'].shape), a['affine'], a['mask'])
 
     @property
     def n_voxels(self) -> int: return int(self.mask.sum())
@@ -150,6 +165,7 @@ def mask_img(self: MNIGrid) -> nib.Nifti1Image:
 # %% ../../nbs/02_grid.ipynb #306e07a1
 @patch(as_prop=True)
 def _edt(self: MNIGrid) -> np.ndarray:
+    from scipy import ndimage
     return self._cached('_edt_cache', lambda: ndimage.distance_transform_edt(~self.mask, sampling=self.res))
 
 # %% ../../nbs/02_grid.ipynb #eda6c8ec

@@ -4,15 +4,42 @@
 
 # %% ../../nbs/01_manifest.ipynb #6fa9c24c
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile, datetime as dt
+import hashlib, json, os, shutil, tempfile, warnings, zipfile, zlib, datetime as dt
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 import numpy as np
 
 # %% auto #0
-__all__ = ['sha256_file', 'canonical_json', 'content_hash', 'atomic_path', 'write_json', 'read_json', 'make_manifest',
+__all__ = ['project_root', 'data_root', 'sha256_file', 'canonical_json', 'content_hash', 'atomic_path', 'write_json', 'read_json',
+           'CorruptFile', 'arrays_sha256', 'write_arrays', 'read_arrays', 'cached_arrays', 'make_manifest',
            'manifest_hash', 'write_manifest', 'read_manifest']
+
+# %% ../../nbs/01_manifest.ipynb #33a44bf5
+def project_root(start: Path | str | None = None) -> Path | None:
+    """The sematlas project folder: the nearest folder at or above `start` holding its `settings.ini`.
+
+    Parameters
+    ----------
+    start : Path or str, optional
+        Where to start looking (default: the working directory).
+
+    Returns
+    -------
+    Path or None
+        The project folder, or None outside a sematlas checkout.
+    """
+    p = Path(start or Path.cwd()).resolve()
+    for d in (p, *p.parents):
+        ini = d/'settings.ini'
+        if ini.exists() and 'lib_name = sematlas' in ini.read_text(): return d
+    return None
+
+# %% ../../nbs/01_manifest.ipynb #318a9f69
+def data_root() -> Path:
+    "Folder for downloaded and derived data: `$SEMATLAS_DATA_DIR`, else `<project>/data`, else `./data`."
+    if os.environ.get('SEMATLAS_DATA_DIR'): return Path(os.environ['SEMATLAS_DATA_DIR'])
+    return (project_root() or Path.cwd())/'data'
 
 # %% ../../nbs/01_manifest.ipynb #b5933eef
 def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
@@ -79,6 +106,55 @@ def read_json(path: Path | str) -> Any:
     try: return json.loads(path.read_text())
     except FileNotFoundError: raise
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: corrupt JSON ({e})") from e
+
+# %% ../../nbs/01_manifest.ipynb #9deb5763
+class CorruptFile(ValueError):
+    "A derived file that cannot be read or fails its checksum; the message names it."
+
+def arrays_sha256(arrays: dict) -> str:
+    "sha256 of named arrays: each one's name, dtype, shape and bytes, in name order."
+    h = hashlib.sha256()
+    for k in sorted(arrays):
+        a = np.ascontiguousarray(arrays[k])
+        h.update(f"{k}|{a.dtype.str}|{a.shape}|".encode()); h.update(a.tobytes())
+    return h.hexdigest()
+
+# %% ../../nbs/01_manifest.ipynb #51aa1233
+def write_arrays(path: Path | str, arrays: dict) -> Path:
+    "Write named arrays (no pickled objects: numbers, booleans, strings) to a compressed `.npz` at `path`, atomically, with their sha256 inside."
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    if any(k.startswith('_') for k in arrays): raise ValueError(f"array names must not start with '_': {sorted(arrays)}")
+    with atomic_path(path) as tmp, open(tmp, 'wb') as f:
+        np.savez_compressed(f, _sha256=np.array(arrays_sha256(arrays)), **arrays)
+    return Path(path)
+
+def read_arrays(path: Path | str) -> dict:
+    "The arrays `write_arrays` wrote to `path`, checked against their sha256 (a `CorruptFile` naming the file if they fail)."
+    path = Path(path)
+    try:
+        with np.load(path, allow_pickle=False) as z: arrays = {k: z[k] for k in z.files}
+    except FileNotFoundError: raise
+    except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as e:
+        raise CorruptFile(f"{path}: unreadable ({type(e).__name__}: {e})") from e
+    digest = arrays.pop('_sha256', None)
+    if digest is None or str(digest) != arrays_sha256(arrays): raise CorruptFile(f"{path}: checksum mismatch (damaged or edited)")
+    return arrays
+
+# %% ../../nbs/01_manifest.ipynb #f1a33d91
+def cached_arrays(path: Path | str, build: Callable[[], dict]) -> dict:
+    """Named arrays kept in a checksummed file: read from `path`, or made by `build()` and written there once.
+
+    A file that fails its checksum is built again, with a warning that names it. Where `path` cannot be
+    written (a read-only folder), the arrays are built and used without being kept.
+    """
+    path = Path(path)
+    try: return read_arrays(path)
+    except FileNotFoundError: pass
+    except CorruptFile as e: warnings.warn(f"{e}; building it again")
+    arrays = {k: np.asarray(v) for k, v in build().items()}
+    try: write_arrays(path, arrays)
+    except OSError as e: warnings.warn(f"{path}: cannot be written ({e}); it will be built again next time")
+    return arrays
 
 # %% ../../nbs/01_manifest.ipynb #63b05cd4
 def make_manifest(files: dict[str, Path], scale: str, params: dict, counts: dict, step: str) -> dict:

@@ -10,10 +10,11 @@ import pandas as pd
 import torch
 import torch.nn as nn
 from fastcore.basics import patch
-from ..data.conditions import FIELDS, YEAR_SCALE, ConditionalDataModule, ConditionEncoder, stack_conditions, study_conditions_table
+from ..data.conditional_datamodule import ConditionalDataModule
+from ..data.conditions import FIELDS, YEAR_SCALE, stack_conditions, study_conditions_table
 from .blocks import BACKBONES, grad_reverse
 from .controls import ADVERSARY_SCHEDULES, KLController, adversary_lambda, fit_linear_pathway, imputation_nll
-from .cvae_network import ConditionalVAE
+from .cvae_network import NETWORK, ConditionalVAE, conditional_vae
 from .module import GridVAEModule, gaussian_kl, poisson_nll
 from .registry import ModelKind, ModelSection, ObjectiveSection, register
 
@@ -50,11 +51,8 @@ class ConditionalVAEModule(GridVAEModule):
         super().__init__()
         self.save_hyperparameters()
         adversary_lambda(0, 0, adversary_schedule)                                  # an unknown schedule fails here
-        self.condition_encoder = ConditionEncoder.from_dict(conditions)
-        self.model = ConditionalVAE(self.condition_encoder.dims, res, latent_dim, width, tuple(dilations), groups, backbone,
-                                    embed_dim, dense_layers, linear_pathway, stem_kernel=stem_kernel, top_width=top_width, tail=tail,
-                                    head_kernel=head_kernel, top_layers=top_layers)
-        self.model.cond_fill.copy_(torch.from_numpy(self.condition_encoder.fill_vector()))
+        self.model = conditional_vae(self.hparams)                                  # the network, as `load_network` rebuilds it
+        self.condition_encoder = self.model.condition_encoder
         self.beta, self.last_kl = float(beta), None
         fields = self.condition_encoder.fields
         self.year_field = fields.index('year') if 'year' in fields else None
@@ -64,16 +62,13 @@ class ConditionalVAEModule(GridVAEModule):
 # %% ../../nbs/27_cvae.ipynb #4c98aaa5
 @patch
 def masked(self: ConditionalVAEModule, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "`cond` with missing fields set to zero (the encoding's 'unknown')."
-    widths = torch.tensor([s.stop - s.start for s in self.model.slices.values()], device=mask.device)
-    return cond*torch.repeat_interleave(mask, widths, dim=1)
+    "`cond` with missing fields set to zero (the network's `masked`)."
+    return self.model.masked(cond, mask)
 
 @patch
 def batch_conditions(self: ConditionalVAEModule, batch: dict | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies when it has none."
-    if batch is not None and 'cond' in batch: return batch['cond'], batch['cond_mask']
-    m = self.model
-    return m.cond_fill.new_zeros(n, m.cond_dim), m.cond_fill.new_zeros(n, m.n_fields)
+    "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies (the network's `batch_conditions`)."
+    return self.model.batch_conditions(batch, n)
 
 @patch
 def hide(self: ConditionalVAEModule, mask: torch.Tensor) -> torch.Tensor:
@@ -140,31 +135,6 @@ def validation_terms(self: ConditionalVAEModule, batch: dict) -> tuple[dict, dic
 
 # %% ../../nbs/27_cvae.ipynb #3a7ecff8
 @patch
-def _posterior_and_imputation(self: ConditionalVAEModule, x, cond, mask):
-    mu, logvar, h = self.model.encode(x, self.masked(cond, mask), mask)
-    return mu, logvar, self.model.imputer(h)
-
-@patch
-def encode(self: ConditionalVAEModule, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    "Posterior mean and log-variance of the batch's maps, given the conditions it has."
-    x = batch['volume'][:, :1]
-    return self._posterior_and_imputation(x, *self.batch_conditions(batch, len(x)))[:2]
-
-@patch
-def reconstruct(self: ConditionalVAEModule, batch: dict) -> torch.Tensor:
-    "Log-intensity of the posterior-mean reconstruction of the batch's maps, missing conditions imputed from the map."
-    x = batch['volume'][:, :1]
-    cond, mask = self.batch_conditions(batch, len(x))
-    mu, _, pred = self._posterior_and_imputation(x, cond, mask)
-    return self.model.decode(mu, self.model.fill_missing(self.masked(cond, mask), mask, pred), mask)
-
-@patch
-def generate(self: ConditionalVAEModule, z: torch.Tensor, batch: dict | None = None) -> torch.Tensor:
-    "Log-intensity decoded from codes `z` under the batch's conditions alone (missing fields take their training means)."
-    cond, mask = self.batch_conditions(batch, len(z))
-    return self.model.decode(z, self.model.fill_missing(self.masked(cond, mask), mask), mask)
-
-@patch
 def predict(self: ConditionalVAEModule, batch: dict, key: str = 'vae') -> torch.Tensor:
     "Evaluation row `key`: 'vae' (reconstruction) or 'generate' (from the conditions alone, at z = 0)."
     if key == 'generate': return self.generate(self.model.cond_fill.new_zeros(len(batch['volume']), self.model.latent_dim), batch)
@@ -175,7 +145,7 @@ def predict(self: ConditionalVAEModule, batch: dict, key: str = 'vae') -> torch.
 @torch.no_grad()
 def impute(self: ConditionalVAEModule, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor) -> dict:
     "The imputation head's predictions for maps `x` given the fields in `mask` (hide a field by zeroing its bit)."
-    return self._posterior_and_imputation(x[:, :1], cond, mask)[2]
+    return self.model.posterior_and_imputation(x[:, :1], cond, mask)[2]
 
 @patch
 @torch.no_grad()
@@ -255,7 +225,7 @@ def topic_keywords(cfg, dm) -> dict:
     return {'topic_keywords': [str(s).split() for s in pd.read_csv(keys, sep='\t', header=None).sort_values(0)[2]]}
 
 KIND = register(ModelKind('cvae', ConditionalVAEModule, datamodule=lambda cfg: ConditionalDataModule(**cfg.datamodule_kwargs(), fields=cfg.model.conditions),
-                   build=build_cvae, model_section=CVAEModel, objective_section=CVAEObjective,
+                   build=build_cvae, model_section=CVAEModel, objective_section=CVAEObjective, network=NETWORK,
                    callbacks=lambda cfg: cfg.objective.controller(),
                    warm_start=lambda module, dm, cfg: fit_linear_pathway(module, dm) if cfg.model.linear_pathway else None,
                    model_file_meta=topic_keywords, analyze='sematlas.evaluation.analysis:analyze',

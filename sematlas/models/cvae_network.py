@@ -9,11 +9,13 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
+from ..data.conditions import ConditionEncoder
 from .blocks import FiLM
 from .network import GridVAE
+from .registry import NetworkKind
 
 # %% auto #0
-__all__ = ['ImputationHead', 'ConditionalVAE']
+__all__ = ['CONDITIONAL_VAE_ARGS', 'NETWORK', 'ImputationHead', 'ConditionalVAE', 'conditional_vae']
 
 # %% ../../nbs/25_cvae_network.ipynb #f1d99b86
 class ImputationHead(nn.Module):
@@ -135,3 +137,60 @@ def forward(self: ConditionalVAE, x: torch.Tensor, cond: torch.Tensor, mask: tor
     filled = self.fill_missing(cond, mask, {k: (v.detach() if torch.is_tensor(v) else tuple(t.detach() for t in v)) for k, v in pred.items()})
     return {'eta': self.decode(self.reparameterize(mu, logvar, sample), filled, mask), 'mu': mu, 'logvar': logvar,
             'pred': pred, 'cond_filled': filled}
+
+# %% ../../nbs/25_cvae_network.ipynb #2aff79c0
+@patch
+def masked(self: ConditionalVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "`cond` with missing fields set to zero (the encoding's 'unknown')."
+    widths = torch.tensor([s.stop - s.start for s in self.slices.values()], device=mask.device)
+    return cond*torch.repeat_interleave(mask, widths, dim=1)
+
+@patch
+def batch_conditions(self: ConditionalVAE, batch: dict | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies when it has none."
+    if batch is not None and 'cond' in batch: return batch['cond'], batch['cond_mask']
+    return self.cond_fill.new_zeros(n, self.cond_dim), self.cond_fill.new_zeros(n, self.n_fields)
+
+@patch
+def posterior_and_imputation(self: ConditionalVAE, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor) -> tuple:
+    "Posterior mean and log-variance of maps `x` given the conditions they have, and the imputation head's predictions."
+    mu, logvar, h = self.encode(x, self.masked(cond, mask), mask)
+    return mu, logvar, self.imputer(h)
+
+# %% ../../nbs/25_cvae_network.ipynb #45088c85
+@patch
+def encode_batch(self: ConditionalVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    "Posterior mean and log-variance of the batch's maps, given the conditions it has."
+    x = batch['volume'][:, :1]
+    return self.posterior_and_imputation(x, *self.batch_conditions(batch, len(x)))[:2]
+
+@patch
+def reconstruct(self: ConditionalVAE, batch: dict) -> torch.Tensor:
+    "Log-intensity of the posterior-mean reconstruction of the batch's maps, missing conditions imputed from the map."
+    x = batch['volume'][:, :1]
+    cond, mask = self.batch_conditions(batch, len(x))
+    mu, _, pred = self.posterior_and_imputation(x, cond, mask)
+    return self.decode(mu, self.fill_missing(self.masked(cond, mask), mask, pred), mask)
+
+@patch
+def generate(self: ConditionalVAE, z: torch.Tensor, batch: dict | None = None) -> torch.Tensor:
+    "Log-intensity decoded from codes `z` under the batch's conditions alone (missing fields take their training means)."
+    cond, mask = self.batch_conditions(batch, len(z))
+    return self.decode(z, self.fill_missing(self.masked(cond, mask), mask), mask)
+
+# %% ../../nbs/25_cvae_network.ipynb #67617456
+CONDITIONAL_VAE_ARGS = ('res', 'latent_dim', 'width', 'dilations', 'groups', 'backbone', 'embed_dim', 'dense_layers', 'linear_pathway',
+                        'stem_kernel', 'top_width', 'tail', 'head_kernel', 'top_layers')
+
+def conditional_vae(hparams: dict) -> ConditionalVAE:
+    "The (untrained) `ConditionalVAE` a `ConditionalVAEModule`'s hyperparameters describe, with its `condition_encoder` and the conditions' training means."
+    if 'conditions' not in hparams: raise ValueError("a conditional model's hyperparameters must hold its fitted condition encoder ('conditions')")
+    encoder = ConditionEncoder.from_dict(hparams['conditions'])
+    h = {k: hparams[k] for k in CONDITIONAL_VAE_ARGS if k in hparams}
+    if 'dilations' in h: h['dilations'] = tuple(h['dilations'])
+    net = ConditionalVAE(encoder.dims, **h)
+    net.cond_fill.copy_(torch.from_numpy(encoder.fill_vector()))
+    net.condition_encoder = encoder
+    return net
+
+NETWORK = NetworkKind('cvae', conditional_vae)

@@ -31,8 +31,9 @@ def _scalar(v) -> bool: return isinstance(v, (int, float)) or (torch.is_tensor(v
 class GridVAEModule(L.LightningModule):
     """Base of the training modules of grid VAEs (a subclass builds `self.model`, a `GridVAE`).
 
-    Subclasses implement `loss_terms`, `encode`, `reconstruct` and `generate`; `predictions` names the
-    evaluation rows `predict` offers (key -> (name, metric suffix)); `sample_name` names its samples.
+    Subclasses implement `loss_terms`; `encode`, `reconstruct` and `generate` are the network's
+    (`encode_batch`, `reconstruct`, `generate`). `predictions` names the evaluation rows `predict`
+    offers (key -> (name, metric suffix)); `sample_name` names its samples.
     """
     predictions = {'vae': ('VAE reconstruction', '')}
     sample_name = 'VAE prior samples'
@@ -42,9 +43,15 @@ class GridVAEModule(L.LightningModule):
         "Weight of one voxel of the grid in 4 mm voxels: the reconstruction term means the same at every grid."
         return (self.model.res/4)**3
     def loss_terms(self, batch: dict, sample: bool = True) -> dict: raise NotImplementedError
-    def encode(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]: raise NotImplementedError
-    def reconstruct(self, batch: dict) -> torch.Tensor: raise NotImplementedError
-    def generate(self, z: torch.Tensor, batch: dict | None = None) -> torch.Tensor: raise NotImplementedError
+    def encode(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        "Posterior mean and log-variance of the batch's maps (the network's `encode_batch`)."
+        return self.model.encode_batch(batch)
+    def reconstruct(self, batch: dict) -> torch.Tensor:
+        "Log-intensity of the posterior-mean reconstruction (the network's `reconstruct`)."
+        return self.model.reconstruct(batch)
+    def generate(self, z: torch.Tensor, batch: dict | None = None) -> torch.Tensor:
+        "Log-intensity decoded from codes `z` under the batch's other inputs (the network's `generate`)."
+        return self.model.generate(z, batch)
 
     def predict(self, batch: dict, key: str = 'vae') -> torch.Tensor:
         "Log-intensity of evaluation row `key` (one of `predictions`) for a batch; 'vae' is the reconstruction."

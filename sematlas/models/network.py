@@ -167,6 +167,23 @@ def intensity(self: GridVAE, eta: torch.Tensor) -> torch.Tensor:
     "The map `exp(eta)`, zero outside the brain mask."
     return torch.exp(eta)*self.mask
 
+# %% ../../nbs/21_network.ipynb #aa4f7c5f
+@patch
+def encode_batch(self: GridVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    "Posterior mean and log-variance of the batch's maps (`volume`)."
+    return self.posterior(self.encode_features(batch['volume']))
+
+@patch
+def generate(self: GridVAE, z: torch.Tensor, batch: dict | None = None) -> torch.Tensor:
+    "Log-intensity decoded from latent codes `z` (the body reads nothing else from a batch)."
+    self.check_codes(z)
+    return self.log_intensity(self.decode_features(z))
+
+@patch
+def reconstruct(self: GridVAE, batch: dict) -> torch.Tensor:
+    "Log-intensity of the posterior-mean reconstruction of the batch's maps."
+    return self.generate(self.encode_batch(batch)[0], batch)
+
 # %% ../../nbs/21_network.ipynb #f0ca1734
 @patch
 def encoder_receptive_field_mm(self: GridVAE) -> float:

@@ -9,11 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 from ..data.manifest import atomic_path
-from ..models.registry import get_kind, kind_of
+from ..models.registry import get_kind, get_network, kind_of
 
 # %% auto #0
 __all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'CheckpointError',
-           'export_model', 'load_model']
+           'export_model', 'load_model', 'NoNetwork', 'load_network']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
@@ -86,6 +86,17 @@ def _contents(path: Path, ck: dict) -> tuple:
     return fmt, kind, hparams, state, meta
 
 # %% ../../nbs/31_checkpoint.ipynb #695ba03a
+def _load_state(path: Path, target: torch.nn.Module, state: dict, mask: np.ndarray):
+    "Load `state` (grid buffers expanded) into `target` strictly, or raise a `CheckpointError` that says what does not match."
+    own = target.state_dict()
+    state = expand_grid_buffers(state, own, mask)
+    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
+    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
+    if missing or unexpected or wrong:
+        raise CheckpointError(f"{path}: weights do not match the architecture of its hyperparameters "
+                              f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {wrong[:3]})")
+    target.load_state_dict(state)
+
 def load_model(path: Path | str, map_location: str | torch.device = 'cpu') -> tuple:
     """Load a model file (`export_model`) or a Lightning training checkpoint of any registered model kind.
 
@@ -98,12 +109,29 @@ def load_model(path: Path | str, map_location: str | torch.device = 'cpu') -> tu
     if fmt == FORMAT_1 and k.upgrade_state is not None: state = k.upgrade_state(hparams, state)
     try: module = k.module(**hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
-    own = module.state_dict()
-    state = expand_grid_buffers(state, own, module.model.grid.mask)
-    missing, unexpected = sorted(set(own) - set(state)), sorted(set(state) - set(own))
-    wrong = [f"{k} {tuple(state[k].shape)} vs {tuple(own[k].shape)}" for k in own if k in state and state[k].shape != own[k].shape]
-    if missing or unexpected or wrong:
-        raise CheckpointError(f"{path}: weights do not match the architecture of its hyperparameters "
-                              f"(missing {missing[:3]}, unexpected {unexpected[:3]}, wrong shape {wrong[:3]})")
-    module.load_state_dict(state)
+    _load_state(path, module, state, module.model.grid.mask)
     return module.to(map_location).eval(), meta
+
+# %% ../../nbs/31_checkpoint.ipynb #117b7a10
+class NoNetwork(CheckpointError):
+    "A model file of a kind that registers no network (`ModelKind.network`): only `load_model` loads it."
+
+def load_network(path: Path | str, map_location: str | torch.device = 'cpu') -> tuple:
+    """Load the network of a model file or Lightning checkpoint (as `load_model` reads them), without its training module or Lightning.
+
+    Returns the network (a `GridVAE`) in eval mode, with the file's model kind and hyperparameters as its
+    `kind` and `hparams` attributes, and the file's metadata; raises `CheckpointError` naming the problem
+    (`NoNetwork` for a kind registered without a network).
+    """
+    path = Path(path)
+    fmt, kind, hparams, state, meta = _contents(path, _read(path, map_location))
+    try: nk = get_network(kind)
+    except ValueError as e: raise CheckpointError(f"{path}: {e}") from e
+    if nk is None: raise NoNetwork(f"{path}: model kind {kind!r} registers no network (ModelKind.network); load it with load_model")
+    if fmt == FORMAT_1 and nk.upgrade_state is not None: state = nk.upgrade_state(hparams, state)
+    try: net = nk.build(hparams)
+    except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
+    n = len(nk.prefix)
+    _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, net.grid.mask)
+    net.kind, net.hparams = kind, dict(hparams)
+    return net.to(map_location).eval(), meta
