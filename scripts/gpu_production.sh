@@ -30,13 +30,13 @@ python3 -c "import torch, sematlas; print('torch', torch.__version__, 'cuda', to
 export SEMATLAS_DATA_DIR="$WORK/data" PYTHONUNBUFFERED=1
 NAME=$(python3 -c "import yaml,sys; print(yaml.safe_load(open('$CONFIG'))['name'])")
 SETS="data.data_dir=$DATA loop.runs_dir=$WORK/runs loop.logger=csv ${SET:-}"
-SCALE_RES=$(python3 -c "
+read -r SCALE RES SOURCE <<<"$(python3 -c "
 from sematlas.training.config import TrainConfig
 from sematlas.cli import _overrides
 c = TrainConfig.load('$CONFIG', _overrides('$SETS'.split()))
-print(c.data.scale, c.data.res)")
-step "prepare ($SCALE_RES)"
-$SEMATLAS prepare --scale ${SCALE_RES% *} --res ${SCALE_RES#* } --data-dir "$DATA"
+print(c.data.scale, c.data.res, c.data.source)")"
+step "prepare ($SCALE $RES mm, $SOURCE)"
+$SEMATLAS prepare --scale $SCALE --res $RES --source $SOURCE --data-dir "$DATA"
 step train
 $SEMATLAS train --config "$CONFIG" --set $SETS --quiet
 RUN="$WORK/runs/$NAME"

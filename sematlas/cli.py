@@ -30,7 +30,7 @@ def _prepare(args) -> int:
     import pandas as pd
     from sematlas.data.prepare import prepare
     p = prepare(args.scale, args.res, args.data_dir, args.out_dir, seed=args.seed, n_jobs=args.jobs,
-                subset_size=args.subset_size, build_cache=not args.no_cache)
+                subset_size=args.subset_size, build_cache=not args.no_cache, source=args.source, neuroquery_dir=args.neuroquery_dir)
     with pd.option_context('display.width', 200, 'display.max_colwidth', 120, 'display.max_columns', 20):
         print('\nSteps:\n' + p.report.to_string(index=False))
         print('\nCoordinate space:\n' + p.space_summary.round(2).to_string())
@@ -50,6 +50,9 @@ def add_prepare(sub):
     p.add_argument('--jobs', type=int, default=None, help='processes rendering the cache (default: all cores)')
     p.add_argument('--subset-size', type=int, default=1000, help='studies in the subset scale')
     p.add_argument('--no-cache', action='store_true', help='stop after the tables and splits')
+    p.add_argument('--source', choices=['neurosynth', 'neuroquery', 'merged'], default='neurosynth',
+                   help="which studies: Neurosynth's, NeuroQuery's (with their text), or both merged by PubMed id (default neurosynth)")
+    p.add_argument('--neuroquery-dir', type=Path, default=None, help='NeuroQuery folder (default: neuroquery beside --data-dir; missing files are downloaded)')
     p.set_defaults(func=_prepare)
 
 # %% ../nbs/59_cli.ipynb #a9e6eb4b
@@ -137,18 +140,21 @@ def _setting(machine, args, prefix: str = '', like=None):
     "The condition setting of the arguments `query`, `topics`, `year`, `space`, `n_peaks` (with `prefix`); unset ones take `like`'s."
     get = lambda k: getattr(args, prefix + k, None)
     return machine.conditions(query=get('query'), topics=get('topics'), year=get('year'), space=get('space'), n_peaks=get('n_peaks'),
-                              strength=args.strength, like=like)
+                              strength=args.strength, like=like, text=get('text'))
 
 def _describe(c) -> str:
     lines = [f"  {k}: {v}" for k, v in c.description.items()]
     if c.topics is not None and len(c.topics.table):
         lines += [f"    topic {r.topic:>2} {r.label:<36s} weight {r.weight:.2f}" + (f"  (matched: {', '.join(r.words)})" if r.words else '')
                   for r in c.topics.table.itertuples()]
+    if c.terms is not None:
+        lines += [f"    term {r.term!r:<36s} count {r.count:g}  tf-idf weight {r.weight:.2f}" for r in c.terms.itertuples()]
     return '\n'.join(lines)
 
 def _generate(args) -> int:
-    from sematlas.apps.counterfactual import CounterfactualMachine
-    cm = CounterfactualMachine.load(args.model, args.device)
+    from sematlas.apps.counterfactual import RELEASED_TEXT_MODEL, CounterfactualMachine
+    text = getattr(args, 'text', None) is not None or getattr(args, 'vs_text', None) is not None
+    cm = CounterfactualMachine.load(args.model or (RELEASED_TEXT_MODEL if text else None), args.device)
     a = _setting(cm, args)
     print(f"Conditions:\n{_describe(a)}")
     if args.command == 'generate':
@@ -172,6 +178,9 @@ def _generate(args) -> int:
 def _condition_args(p, prefix: str = '', what: str = ''):
     dest = lambda k: prefix.replace('-', '_') + k
     p.add_argument(f'--{prefix}topics', dest=dest('topics'), nargs='+', default=None, help=f'topics{what} by number or label part, e.g. 9 or face_faces')
+    p.add_argument(f'--{prefix}text', dest=dest('text'), default=None,
+                   help=f'free text{what} read onto the 7,547-term NeuroQuery vocabulary, e.g. "reward anticipation in adolescents" '
+                        '(default model: the released text model)')
     p.add_argument(f'--{prefix}year', dest=dest('year'), type=float, default=None, help=f'publication year{what} (default: the average study)')
     p.add_argument(f'--{prefix}space', dest=dest('space'), choices=['MNI', 'TAL'], default=None, help=f'reported coordinate space{what} (default: unknown)')
     p.add_argument(f'--{prefix}n-peaks', dest=dest('n_peaks'), type=float, default=None, help=f'number of peaks{what} (default: the average study)')

@@ -15,12 +15,15 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from .topic_query import TopicMatch, TopicVocabulary
+import scipy.sparse as sp
+from ..data.text import NoTermMatch, TermVectorizer
 from ..data.download import fetch_neurosynth_files, project_root
 from ..data.grid import MNIGrid, grid_arrays
 from ..models.network import GridVAE
 
 # %% auto #0
-__all__ = ['ATLASES', 'RELEASED_MODEL', 'atlas_labels', 'region_table', 'Conditions', 'GeneratedMap', 'CounterfactualMachine']
+__all__ = ['ATLASES', 'RELEASED_MODEL', 'RELEASED_TEXT_MODEL', 'atlas_labels', 'region_table', 'Conditions', 'GeneratedMap',
+           'CounterfactualMachine']
 
 # %% ../../nbs/53_counterfactual.ipynb #d4bf2fc9
 ATLASES = ('harvard_oxford', 'aal')
@@ -94,6 +97,7 @@ class Conditions:
     description: dict
     topics: TopicMatch | None = None
     given: dict = field(default_factory=dict)
+    terms: pd.DataFrame | None = None            # the terms recognised in a text, their counts and tf-idf weights
     def __repr__(self): return f"Conditions({self.description})"
 
 @dataclass
@@ -106,6 +110,7 @@ class GeneratedMap:
 
 # %% ../../nbs/53_counterfactual.ipynb #85c971a2
 RELEASED_MODEL = Path('runs')/'release'/'cvae-full-4mm'/'model.pt'
+RELEASED_TEXT_MODEL = Path('runs')/'release'/'cvae-text-full-4mm'/'model.pt'
 
 class CounterfactualMachine:
     """A trained model with conditions for use: maps for conditions, and differences between condition settings, as NIfTI in MNI152.
@@ -129,6 +134,10 @@ class CounterfactualMachine:
         if vocabulary is not None and len(vocabulary) != len(self.encoder.topic_names):
             raise ValueError(f"the vocabulary has {len(vocabulary)} topics, the model {len(self.encoder.topic_names)}")
         self.vocabulary = vocabulary
+        self.terms = None
+        if 'text' in self.encoder.fields:
+            if not self.meta.get('vocabulary'): raise ValueError("this model reads text, but its file carries no term vocabulary")
+            self.terms = TermVectorizer(self.meta['vocabulary'])
         self._recent = {}                                         # the last few settings' draws: a dashboard changes one thing at a time
         w = np.asarray(self.encoder.fill.get('topics', []), 'float64')**2          # back from the Hellinger encoding
         self.average_loadings = w/w.sum() if w.size else w
@@ -136,6 +145,7 @@ class CounterfactualMachine:
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'CounterfactualMachine':
         "Load a model file with conditions (default: the released model, `RELEASED_MODEL` in the project): its network alone (`load_for_inference`)."
         path = Path(path) if path is not None else (project_root() or Path.cwd())/RELEASED_MODEL
+        if not Path(path).is_absolute() and not Path(path).exists() and project_root(): path = project_root()/path
         module, meta = load_for_inference(path, device)
         return cls(module, meta=meta, device=device)
     def __repr__(self):
@@ -151,15 +161,31 @@ def _topic_match(cm: CounterfactualMachine, query, topics) -> TopicMatch | None:
         w = np.asarray(topics, 'float64'); return TopicMatch('loadings', w/w.sum(), pd.DataFrame())
     return cm.vocabulary.select(topics)
 
+def _text_terms(cm: CounterfactualMachine, text: str | None, counts) -> tuple:
+    "Term counts of a text (or given counts) over the model's vocabulary, and the table of recognised terms with their tf-idf weights."
+    if text is None and counts is None: return None, None
+    if 'text' not in cm.encoder.fields: raise ValueError("this model has no text condition; use a model trained with `text` among its conditions")
+    c = cm.terms.counts(text) if counts is None else sp.csr_matrix(np.asarray(counts.todense() if sp.issparse(counts) else counts, 'float64').reshape(1, -1))
+    if c.shape[1] != len(cm.terms.vocabulary): raise ValueError(f"term counts must have {len(cm.terms.vocabulary)} columns (the vocabulary), got {c.shape[1]}")
+    if c.nnz == 0:
+        raise NoTermMatch(f"no term of the model's {len(cm.terms.vocabulary):,}-term vocabulary in {text!r}" if text is not None else "the term counts are all zero")
+    w = cm.encoder.text.tfidf(c)
+    terms = pd.DataFrame({'term': [cm.terms.vocabulary[j] for j in c.indices], 'count': c.data, 'weight': w[0, c.indices].toarray().ravel()})
+    return c, terms.sort_values('weight', ascending=False).reset_index(drop=True)
+
 @patch
 def conditions(self: CounterfactualMachine, query: str | None = None, topics=None, year: float | None = None, space: str | None = None,
-               n_peaks: float | None = None, strength: float = 0.5, like: Conditions | None = None) -> Conditions:
-    """A condition setting. `query` is free text matched to topics; `topics` picks topics by number or label
-    (or gives a full loading vector); fields left as None take `like`'s values, or are missing (the training mean)."""
-    given = dict(query=query, topics=topics, year=year, space=space, n_peaks=n_peaks)
+               n_peaks: float | None = None, strength: float = 0.5, like: Conditions | None = None, text: str | None = None,
+               term_counts=None) -> Conditions:
+    """A condition setting. `query` is free text, matched to topics (or read as `text` by a model without topics); `topics` picks
+    topics by number or label (or gives a full loading vector); `text` is free text read onto the model's term vocabulary, or
+    `term_counts` a vector of counts over it; fields left as None take `like`'s values, or are missing (the training mean)."""
+    if query is not None and text is None and 'topics' not in self.encoder.fields and 'text' in self.encoder.fields: query, text = None, query
+    given = dict(query=query, topics=topics, year=year, space=space, n_peaks=n_peaks, text=text, term_counts=term_counts)
     if like is not None:
         base = like.given
         if query is None and topics is None: given.update(query=base.get('query'), topics=base.get('topics'))
+        if text is None and term_counts is None: given.update(text=base.get('text'), term_counts=base.get('term_counts'))
         given.update({k: base.get(k) for k in ('year', 'space', 'n_peaks') if given[k] is None})
     if not 0 < strength <= 1: raise ValueError(f"strength must be in (0, 1], got {strength}")
     match = _topic_match(self, given['query'], given['topics'])
@@ -167,11 +193,15 @@ def conditions(self: CounterfactualMachine, query: str | None = None, topics=Non
     year, space, n_peaks = given['year'], given['space'], given['n_peaks']
     if year is not None and not 1950 <= float(year) <= 2100: raise ValueError(f"year {year} is not a publication year")
     if n_peaks is not None and not float(n_peaks) >= 1: raise ValueError(f"n_peaks must be at least 1, got {n_peaks}")
-    v, m = self.encoder.query(topics=loadings, year=year, space=space, n_peaks=n_peaks)
+    counts, terms = _text_terms(self, given['text'], given['term_counts'])
+    v, m = self.encoder.query(topics=loadings, year=year, space=space, n_peaks=n_peaks, text=counts)
     desc = {'topics': (', '.join(f"{r.topic} {r.label} {r.weight:.2f}" for r in match.table.itertuples()) if match is not None and len(match.table)
                        else 'loadings given' if match is not None else 'average study'),
             'year': year if year is not None else 'average', 'space': space or 'unknown', 'n_peaks': n_peaks if n_peaks is not None else 'average'}
-    return Conditions(v, m, desc, match, given)
+    if 'topics' not in self.encoder.fields: desc.pop('topics')
+    if 'text' in self.encoder.fields:
+        desc['text'] = ', '.join(f"{r.term} {r.weight:.2f}" for r in terms.head(8).itertuples()) if terms is not None else 'average study'
+    return Conditions(v, m, desc, match, given, terms)
 
 # %% ../../nbs/53_counterfactual.ipynb #e747b106
 @patch
@@ -210,3 +240,39 @@ def difference(self: CounterfactualMachine, a: Conditions, b: Conditions, n_samp
 def regions(self: CounterfactualMachine, img: nib.Nifti1Image, n: int = 10, atlas: str = 'harvard_oxford') -> pd.DataFrame:
     "Atlas regions with the highest mean value in a map on the model's grid (see `region_table`)."
     return region_table(self.grid.apply_mask(np.asarray(img.dataobj, 'float32')), self.grid.res, atlas, n)
+
+# %% ../../nbs/53_counterfactual.ipynb #ddd1056e
+@patch
+@torch.no_grad()
+def predict_terms(self: CounterfactualMachine, counts, year: float | None = None, space: str | None = None, n_peaks: float | None = None,
+                  batch_size: int = 64) -> nib.Nifti1Image:
+    """Expected maps (decoded at the prior's mean code, as `sematlas evaluate` scores text) of studies given as term counts.
+
+    Parameters
+    ----------
+    counts : array or sparse matrix
+        Term counts over the model's vocabulary, one row per study (or one vector).
+    year, space, n_peaks : optional
+        Other conditions, shared by every row (missing when None).
+
+    Returns
+    -------
+    nib.Nifti1Image
+        One volume per row (4-D), or a 3-D image for one vector.
+    """
+    if self.terms is None: raise ValueError("this model has no text condition")
+    c = sp.csr_matrix(counts if sp.issparse(counts) else np.atleast_2d(np.asarray(counts, 'float64')))
+    if c.shape[1] != len(self.terms.vocabulary): raise ValueError(f"term counts must have {len(self.terms.vocabulary)} columns, got {c.shape[1]}")
+    base = self.conditions(year=year, space=space, n_peaks=n_peaks)
+    studies = pd.DataFrame({'id': [f'row{i}' for i in range(c.shape[0])]})
+    tv, tk = self.encoder.encode_field('text', studies, text=c)
+    j = self.encoder.fields.index('text')
+    values, mask = np.repeat(base.values[None], c.shape[0], 0), np.repeat(base.mask[None], c.shape[0], 0)
+    values[:, self.encoder.slices['text']], mask[:, j] = tv, tk
+    out = []
+    for s in range(0, c.shape[0], batch_size):
+        batch = {'cond': torch.from_numpy(values[s:s + batch_size]).to(self.device), 'cond_mask': torch.from_numpy(mask[s:s + batch_size]).to(self.device)}
+        z = torch.zeros(len(batch['cond']), self.model.latent_dim, device=self.device)
+        out.append(self.grid.apply_mask(self.model.intensity(self.module.generate(z, batch))[:, 0].float().cpu().numpy()))
+    maps = np.concatenate(out)
+    return self._image(maps[0] if np.ndim(counts) == 1 and not sp.issparse(counts) else maps, 'expected map from term counts')

@@ -124,7 +124,11 @@ class CounterfactualDashboard:
         import ipywidgets as W
         self.machine, self.n_samples = machine, n_samples
         labels = machine.vocabulary.labels if machine.vocabulary is not None else []
-        self.query = W.Text(value=query, description='query', continuous_update=False, placeholder='e.g. fear conditioning amygdala')
+        reads_text, has_topics = machine.terms is not None, 'topics' in machine.encoder.fields
+        self.query = W.Text(value=query if has_topics else '', description='query', continuous_update=False, disabled=not has_topics,
+                            placeholder='e.g. fear conditioning amygdala' if has_topics else 'this model has no topics')
+        self.text = W.Text(value='' if has_topics else query, description='text', continuous_update=False, disabled=not reads_text,
+                           placeholder='e.g. reward anticipation in adolescents' if reads_text else 'this model reads no text')
         self.topics = W.SelectMultiple(options=[(f'{i} {l}', i) for i, l in enumerate(labels)], rows=6, description='or topics')
         self.year = W.IntSlider(value=2010, min=1997, max=2016, description='year', continuous_update=False)
         self.space = W.Dropdown(options=['unknown', 'MNI', 'TAL'], value='unknown', description='space')
@@ -135,9 +139,9 @@ class CounterfactualDashboard:
         self.status, self.matched = W.HTML(), W.HTML()
         self.view_map, self.view_diff = W.Image(format='png'), W.Image(format='png')
         self.table_map, self.table_diff = W.HTML(), W.HTML()
-        for w in (self.query, self.topics, self.year, self.space, self.n_peaks, self.ref_kind, self.ref_year, self.ref_space):
+        for w in (self.query, self.text, self.topics, self.year, self.space, self.n_peaks, self.ref_kind, self.ref_year, self.ref_space):
             w.observe(lambda change: self.update(), names='value')
-        self.widget = W.HBox([W.VBox([self.query, self.topics, self.year, self.space, self.n_peaks, W.HTML('<b>reference</b>'),
+        self.widget = W.HBox([W.VBox([self.query, self.text, self.topics, self.year, self.space, self.n_peaks, W.HTML('<b>reference</b>'),
                                       self.ref_kind, self.ref_year, self.ref_space, self.matched, self.status], layout=W.Layout(width='34%')),
                               W.VBox([self.view_map, self.table_map, self.view_diff, self.table_diff])])
         self.update()
@@ -153,6 +157,7 @@ def setting(self: CounterfactualDashboard) -> tuple[dict, dict | None]:
     s = {'year': self.year.value, 'space': None if self.space.value == 'unknown' else self.space.value, 'n_peaks': self.n_peaks.value}
     if self.query.value.strip(): s['query'] = self.query.value
     elif self.topics.value: s['topics'] = list(self.topics.value)
+    if self.text.value.strip(): s['text'] = self.text.value
     ref = ({'year': self.ref_year.value} if self.ref_kind.value == 'another year' else
            {'space': self.ref_space.value} if self.ref_kind.value == 'another space' else None)
     return s, ref
@@ -169,7 +174,8 @@ def update(self: CounterfactualDashboard) -> DashboardFrame | None:
     f, t = self.frame, time.perf_counter()
     c = f.generated.conditions
     self.matched.value = ('<br>'.join(f"topic {r.topic} <i>{r.label}</i> {r.weight:.2f}" for r in c.topics.table.itertuples())
-                          if c.topics is not None and len(c.topics.table) else 'topics: the average study')
+                          if c.topics is not None and len(c.topics.table) else 'topics: the average study' if self.machine.terms is None else '')
+    if c.terms is not None: self.matched.value += '<br>'.join(f"term <i>{r.term}</i> {r.weight:.2f}" for r in c.terms.head(10).itertuples())
     ref_name = ('the average study' if ref is None else ', '.join(f'{k} {v}' for k, v in ref.items()))
     g = self.machine.grid
     self.view_map.value = map_png(f.generated.mean, g, 'expected map', cut_coords=_peak(f.regions))

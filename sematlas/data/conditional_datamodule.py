@@ -5,7 +5,9 @@
 # %% ../../nbs/14_conditional_datamodule.ipynb #582104bb
 from __future__ import annotations
 import numpy as np
-from .conditions import FIELDS, ConditionedDataset, ConditionEncoder, study_conditions_table
+from .conditions import FIELDS, ConditionedDataset, ConditionEncoder, study_conditions_table, study_text_counts
+import torch
+import torch.nn.functional as F
 from .datamodule import VolumeDataModule
 
 # %% auto #0
@@ -18,21 +20,42 @@ class ConditionalDataModule(VolumeDataModule):
     Parameters
     ----------
     fields : tuple of str
-        The conditions, distinct fields among `FIELDS`.
+        The conditions, distinct fields among `ALL_FIELDS`.
+    text_dim : int
+        Width of the text embedding (with the `text` field).
     *args, **kwargs
         As for `VolumeDataModule`.
     """
-    def __init__(self, *args, fields=FIELDS, **kwargs):
+    def __init__(self, *args, fields=FIELDS, text_dim: int = 64, **kwargs):
         super().__init__(*args, **kwargs)
-        self.encoder = ConditionEncoder(tuple(fields))
+        self.encoder = ConditionEncoder(tuple(fields), text_dim=text_dim)
     def setup(self, stage: str | None = None):
         "As `VolumeDataModule.setup`, then fit the encoder on the training split and wrap every split's dataset."
         if self.datasets: return
         super().setup(stage)
         studies, topics = study_conditions_table(self.out_dir/'tables')
-        self.encoder.fit(studies[studies['id'].astype(str).isin(set(self.splits['train']))], topics)
-        table = self.encoder.table(studies, topics)
+        text = study_text_counts(self.out_dir/'tables') if 'text' in self.encoder.fields else None
+        if 'text' in self.encoder.fields and text is None:
+            raise ValueError(f"the text condition needs a source with text (data.source: merged or neuroquery); {self.out_dir} has none")
+        train = studies['id'].astype(str).isin(set(self.splits['train'])).to_numpy()
+        text_train = text[train] if text is not None else None
+        maps = self.coarse_maps(studies['id'][train], text_train) if text is not None else None
+        self.encoder.fit(studies[train], topics, text_train, maps)
+        table = self.encoder.table(studies, topics, text)
         self.datasets = {k: ConditionedDataset(ds, table) for k, ds in self.datasets.items()}
+    def coarse_maps(self, ids, text=None) -> np.ndarray:
+        "Maps of studies `ids` average-pooled to 8 mm (zeros for rows without terms in `text`, which are not read)."
+        ids, f = list(map(str, ids)), 8 // self.res
+        has = np.ones(len(ids), bool) if text is None else np.asarray(text.sum(1)).ravel() > 0
+        out = None
+        for s in range(0, len(ids), 256):
+            rows = [r for r in range(s, min(s + 256, len(ids))) if has[r]]
+            if not rows: continue
+            v = torch.from_numpy(np.stack([self.cache.volume(ids[r], self.kernel) for r in rows]).astype('float32'))[:, None]
+            v = (F.avg_pool3d(v, f) if f > 1 else v).flatten(1).numpy()
+            if out is None: out = np.zeros((len(ids), v.shape[1]), 'float32')
+            out[rows] = v
+        return out
     def study_extras(self, split: str) -> dict:
         "The split's condition vectors and masks, in study order (for resident batches)."
         return dict(zip(('cond', 'cond_mask'), (np.stack(a) for a in zip(*(self.datasets[split].conditions[i] for i in self.datasets[split].ids)))))

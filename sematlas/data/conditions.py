@@ -12,13 +12,16 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from torch.utils.data import Dataset
+import scipy.sparse as sp
+from .text import TextEncoding, fit_text_encoding
 
 # %% auto #0
-__all__ = ['FIELDS', 'SPACES', 'YEAR_CENTER', 'YEAR_SCALE', 'PEAKS_CENTER', 'ConditionEncoder', 'stack_conditions',
-           'ConditionedDataset', 'study_conditions_table']
+__all__ = ['FIELDS', 'ALL_FIELDS', 'SPACES', 'YEAR_CENTER', 'YEAR_SCALE', 'PEAKS_CENTER', 'ConditionEncoder', 'stack_conditions',
+           'ConditionedDataset', 'study_conditions_table', 'study_text_counts']
 
 # %% ../../nbs/12_conditions.ipynb #caafb278
 FIELDS = ('topics', 'year', 'space', 'n_peaks')
+ALL_FIELDS = FIELDS + ('text',)                    # `text`: the embedding of a study's terms (`16_text`); not a default
 SPACES = ('MNI', 'TAL')
 YEAR_CENTER, YEAR_SCALE, PEAKS_CENTER = 2010.0, 5.0, 20.0
 
@@ -39,17 +42,19 @@ class ConditionEncoder:
     fields: tuple = FIELDS
     topic_names: list = field(default_factory=list)
     fill: dict = field(default_factory=dict)
+    text_dim: int = 64
+    text: TextEncoding | None = None
 
     def __post_init__(self):
         self.fields = tuple(self.fields)
-        bad = [f for f in self.fields if f not in FIELDS]
+        bad = [f for f in self.fields if f not in ALL_FIELDS]
         if bad or not self.fields or len(set(self.fields)) != len(self.fields):
-            raise ValueError(f"conditions must be distinct fields among {FIELDS}, got {list(self.fields)}")
+            raise ValueError(f"conditions must be distinct fields among {ALL_FIELDS}, got {list(self.fields)}")
 
     @property
     def dims(self) -> dict:
         "Width of each field's encoding."
-        return {f: len(self.topic_names) if f == 'topics' else 2 if f == 'space' else 1 for f in self.fields}
+        return {f: len(self.topic_names) if f == 'topics' else 2 if f == 'space' else self.text_dim if f == 'text' else 1 for f in self.fields}
     @property
     def dim(self) -> int: return sum(self.dims.values())
     @property
@@ -59,15 +64,19 @@ class ConditionEncoder:
         for f, d in self.dims.items(): out[f] = slice(i, i + d); i += d
         return out
 
-    def to_dict(self) -> dict: return {'fields': list(self.fields), 'topic_names': list(self.topic_names), 'fill': dict(self.fill)}
+    def to_dict(self) -> dict:
+        d = {'fields': list(self.fields), 'topic_names': list(self.topic_names), 'fill': dict(self.fill)}
+        return {**d, 'text_dim': self.text_dim, 'text': self.text.to_dict()} if 'text' in self.fields else d
     @classmethod
-    def from_dict(cls, d: dict) -> 'ConditionEncoder': return cls(tuple(d['fields']), list(d['topic_names']), dict(d['fill']))
+    def from_dict(cls, d: dict) -> 'ConditionEncoder':
+        text = TextEncoding.from_dict(d['text']) if d.get('text') else None
+        return cls(tuple(d['fields']), list(d['topic_names']), dict(d['fill']), d.get('text_dim', 64), text)
     def __repr__(self):
         return f"ConditionEncoder({', '.join(f'{f}[{d}]' for f, d in self.dims.items())}; {self.dim} values + {len(self.fields)} mask bits)"
 
 # %% ../../nbs/12_conditions.ipynb #c0aaa166
 @patch
-def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topics: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topics: pd.DataFrame | None = None, text=None) -> tuple[np.ndarray, np.ndarray]:
     """One field's encoding for the rows of `studies`.
 
     Parameters
@@ -79,6 +88,8 @@ def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topic
         a missing field.
     topics : pd.DataFrame, optional
         Topic loadings indexed by study id (for `topics`).
+    text : sparse matrix, optional
+        Term counts of the rows of `studies` (for `text`; a row without terms is missing text).
 
     Returns
     -------
@@ -86,6 +97,11 @@ def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topic
         Encoded values `(n, dims[name])` (0 where unknown) and known flags `(n,)`.
     """
     n = len(studies)
+    if name == 'text':
+        if text is None or self.text is None: return np.zeros((n, self.text_dim), 'float32'), np.zeros(n, bool)
+        if text.shape[0] != n: raise ValueError(f"{text.shape[0]} rows of term counts for {n} studies")
+        known = np.asarray(sp.csr_matrix(text).sum(1)).ravel() > 0
+        return np.where(known[:, None], self.text.embed(text), 0).astype('float32'), known
     if name == 'topics':
         if topics is None: return np.zeros((n, len(self.topic_names)), 'float32'), np.zeros(n, bool)
         t = topics.copy(); t.index = t.index.astype(str)
@@ -108,7 +124,7 @@ def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topic
 
 # %% ../../nbs/12_conditions.ipynb #77d5e4de
 @patch
-def fit(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None) -> ConditionEncoder:
+def fit(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None, text=None, text_maps: np.ndarray | None = None) -> ConditionEncoder:
     """Learn the topic columns and each field's fill value from the training split; returns the encoder.
 
     Parameters
@@ -117,32 +133,40 @@ def fit(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | No
         The training studies; each field's fill is its mean encoding over the rows where it is known.
     topics : pd.DataFrame, optional
         Topic loadings (indexed by study id, or with an `id` column); required with the `topics` field.
+    text : sparse matrix, optional
+        Term counts of the rows of `studies`; required with the `text` field.
+    text_maps : np.ndarray, optional
+        The maps of the rows of `studies` (any grid; 8 mm is enough), from which the text embedding is learned (`fit_text_encoding`).
     """
     if 'topics' in self.fields:
         if topics is None or topics.shape[1] == 0: raise ValueError("the topics condition needs a topic-loading table")
         self.topic_names = [str(c) for c in topics.columns if c != 'id']
         if 'id' in topics.columns: topics = topics.set_index('id')
+    if 'text' in self.fields:
+        if text is None or text_maps is None: raise ValueError("the text condition needs the studies' term counts and maps")
+        has = np.asarray(sp.csr_matrix(text).sum(1)).ravel() > 0
+        self.text, self.text_ridge = fit_text_encoding(sp.csr_matrix(text)[has], np.asarray(text_maps)[has], self.text_dim)
     self.fill = {}
     for f in self.fields:
-        v, known = self.encode_field(f, studies, topics)
+        v, known = self.encode_field(f, studies, topics, text)
         if not known.any(): raise ValueError(f"no training study has a known {f!r}: it cannot be a condition")
         self.fill[f] = v[known].mean(0).tolist()
     return self
 
 # %% ../../nbs/12_conditions.ipynb #771a35ae
 @patch
-def transform(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None) -> tuple[np.ndarray, np.ndarray]:
+def transform(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None, text=None) -> tuple[np.ndarray, np.ndarray]:
     "Condition vectors `(n, dim)` (missing fields zero) and masks `(n, n_fields)` (1 = known) for the rows of `studies`."
     if not self.fill: raise RuntimeError("fit the encoder first")
     if topics is not None and 'id' in topics.columns: topics = topics.set_index('id')
-    parts = [self.encode_field(f, studies, topics) for f in self.fields]
+    parts = [self.encode_field(f, studies, topics, text) for f in self.fields]
     return np.concatenate([v for v, _ in parts], 1), np.stack([k for _, k in parts], 1).astype('float32')
 
 # %% ../../nbs/12_conditions.ipynb #9fcfde8e
 @patch
-def table(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None) -> dict:
+def table(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | None = None, text=None) -> dict:
     "`{study id: (values, mask)}` for every row of `studies`."
-    v, m = self.transform(studies, topics)
+    v, m = self.transform(studies, topics, text)
     return {str(i): (v[k], m[k]) for k, i in enumerate(studies['id'])}
 
 # %% ../../nbs/12_conditions.ipynb #25debe24
@@ -154,7 +178,7 @@ def fill_vector(self: ConditionEncoder) -> np.ndarray:
 # %% ../../nbs/12_conditions.ipynb #f37cc859
 @patch
 def query(self: ConditionEncoder, topics=None, year: float | None = None, space: str | None = None,
-          n_peaks: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+          n_peaks: float | None = None, text=None) -> tuple[np.ndarray, np.ndarray]:
     """One condition vector and mask from given values; fields not given are missing.
 
     Parameters
@@ -167,6 +191,8 @@ def query(self: ConditionEncoder, topics=None, year: float | None = None, space:
         'MNI', 'TAL' or 'UNKNOWN' (missing).
     n_peaks : float, optional
         Number of peaks.
+    text : sparse matrix or array, optional
+        Term counts over the model's vocabulary, one row (`TermVectorizer.counts`).
     """
     row = {'id': 'query', 'year': year, 'space_reported': space, 'n_peaks': n_peaks}
     if space is not None and str(space).upper() not in (*SPACES, 'UNKNOWN'):
@@ -182,7 +208,8 @@ def query(self: ConditionEncoder, topics=None, year: float | None = None, space:
         if (w < 0).any() or w.sum() <= 0: raise ValueError("topic weights must be non-negative with a positive sum")
         t = pd.DataFrame([w/w.sum()], columns=self.topic_names, index=['query'])
     studies = pd.DataFrame([row]).rename(columns={'space_reported': 'space'})
-    v, m = self.transform(studies, t)
+    if text is not None: text = sp.csr_matrix(text).reshape(1, -1)
+    v, m = self.transform(studies, t, text if 'text' in self.fields else None)
     return v[0], m[0]
 
 # %% ../../nbs/12_conditions.ipynb #b546e40b
@@ -196,6 +223,7 @@ def describe(self: ConditionEncoder, values: np.ndarray) -> dict:
         if f == 'year': out[f] = float(v[0]*YEAR_SCALE + YEAR_CENTER)
         elif f == 'n_peaks': out[f] = float(math.exp(v[0])*PEAKS_CENTER)
         elif f == 'space': out[f] = dict(zip(SPACES, (v/max(v.sum(), 1e-9)).round(3).tolist()))
+        elif f == 'text': out[f] = f"embedding of norm {np.linalg.norm(v):.2f}"
         else:
             w = np.clip(v, 0, None)**2/len(self.topic_names)
             top = np.argsort(-w)[:3]
@@ -262,6 +290,11 @@ def study_conditions_table(tables_dir: Path | str) -> tuple[pd.DataFrame, pd.Dat
     studies = pd.read_parquet(tables_dir/'studies.parquet')
     studies = studies.drop(columns=['space']).rename(columns={'space_reported': 'space'})
     return studies, pd.read_parquet(tables_dir/'topics.parquet').set_index('id')
+
+def study_text_counts(tables_dir: Path | str):
+    "The term counts of the prepared studies (rows in `studies.parquet` order), or None for a source without text."
+    path = Path(tables_dir)/'text_counts.npz'
+    return sp.load_npz(path).tocsr() if path.exists() else None
 
 # %% ../../nbs/12_conditions.ipynb #2ff8f091
 def __getattr__(name: str):

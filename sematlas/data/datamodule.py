@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader
 from .cache import VolumeCache
 from .download import data_root
 from .loader import CacheDataset, OrientationAugment, worker_init_fn
-from .prepare import prepare
+from .prepare import derived_dir, prepare
 from .resident import DeviceAugment, ResidentLoader, ResidentSplit
 from .splits import SPLITS, load_splits
 
@@ -26,7 +26,7 @@ class VolumeDataModule(L.LightningDataModule):
 
     Parameters
     ----------
-    scale, res, data_dir, out_dir, seed, subset_size
+    scale, res, data_dir, out_dir, seed, subset_size, source, neuroquery_dir
         As for `sematlas.data.prepare.prepare`.
     kernel : float
         FWHM (mm) of the maps to serve.
@@ -39,11 +39,13 @@ class VolumeDataModule(L.LightningDataModule):
     """
     def __init__(self, scale: str = 'subset', res: int = 4, data_dir: Path | str | None = None,
                  out_dir: Path | str | None = None, kernel: float = 12, batch_size: int = 8, num_workers: int = 2,
-                 p_flip: float = 0.5, max_rotation_deg: float = 0.0, seed: int = 0, subset_size: int = 1000, resident: bool = False):
+                 p_flip: float = 0.5, max_rotation_deg: float = 0.0, seed: int = 0, subset_size: int = 1000, resident: bool = False,
+                 source: str = 'neurosynth', neuroquery_dir: Path | str | None = None):
         super().__init__()
         self.resident, self._resident = resident, {}
         self.scale, self.res, self.data_dir, self.seed, self.subset_size = scale, res, data_dir, seed, subset_size
-        self.out_dir = Path(out_dir) if out_dir is not None else data_root()/'derived'/scale
+        self.source, self.neuroquery_dir = source, neuroquery_dir
+        self.out_dir = Path(out_dir) if out_dir is not None else derived_dir(scale, source)
         self.kernel, self.batch_size, self.num_workers = kernel, batch_size, num_workers
         self.p_flip, self.max_rotation_deg = p_flip, max_rotation_deg
         self.cache_path, self.splits_path = self.out_dir/f'cache_res{res}.lmdb', self.out_dir/'splits.json'
@@ -51,7 +53,8 @@ class VolumeDataModule(L.LightningDataModule):
 
     def prepare_data(self):
         "Run the data pipeline (once, in one process); finished steps are skipped."
-        prepare(self.scale, self.res, self.data_dir, self.out_dir, seed=self.seed, subset_size=self.subset_size)
+        prepare(self.scale, self.res, self.data_dir, self.out_dir, seed=self.seed, subset_size=self.subset_size, source=self.source,
+                neuroquery_dir=self.neuroquery_dir)
     def setup(self, stage: str | None = None):
         "Open the finished cache, load the splits made from the same data, and compute the base rate."
         if self.datasets: return

@@ -264,6 +264,7 @@ def draw_subset(studies: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.Index
         The drawn ids, ordered by year.
     """
     if n >= len(studies): return pd.Index(studies['id'])
+    studies = studies.assign(year=studies['year'].fillna(0))          # unknown years (NeuroQuery's articles) form one stratum
     sizes = studies['year'].value_counts().sort_index()
     quota = sizes/sizes.sum()*n
     take = np.floor(quota).astype(int)

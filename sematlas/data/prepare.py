@@ -15,15 +15,22 @@ from .download import NeurosynthTables, data_root, draw_subset, fetch_neurosynth
 from .grid import MNIGrid
 from .manifest import atomic_path, make_manifest, read_json, write_manifest
 from .mock import make_mock_neurosynth
+from .neuroquery import (SOURCES, combine_sources, fetch_neuroquery_files, load_neuroquery, make_mock_neuroquery,
+                                      neuroquery_dir, read_term_counts, study_term_counts)
+import scipy.sparse as sp
 from .space import OUTSIDE_BRAIN_MM, RMSD_FLAG_MM, exclude_outside_brain, space_summary, to_mni
 from .splits import load_splits, make_splits, save_splits
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SCALES', 'PreparedData', 'clean_tables', 'source_files', 'prepare']
+__all__ = ['SCALES', 'derived_dir', 'PreparedData', 'clean_tables', 'source_files', 'prepare']
 
 # %% ../../nbs/10_prepare.ipynb #bbfc00f4
 SCALES = ('mock', 'subset', 'full')
+
+def derived_dir(scale: str, source: str = 'neurosynth') -> Path:
+    "Default folder of the prepared data of `scale` from `source`: `data/derived/<scale>`, or `<scale>-<source>` for NeuroQuery's sources."
+    return data_root()/'derived'/(scale if source == 'neurosynth' else f'{scale}-{source}')
 
 # %% ../../nbs/10_prepare.ipynb #e5f8232d
 @dataclass
@@ -110,8 +117,9 @@ def clean_tables(ns: NeurosynthTables, unknown_space: str = 'MNI', outside_brain
             'space_summary': space_summary(space, mni, dropped)}
 
 # %% ../../nbs/10_prepare.ipynb #96a4bbf7
-def source_files(scale: str, data_dir: Path | str | None, out_dir: Path, seed: int) -> dict[str, Path]:
-    """The Neurosynth-format files of `scale`.
+def source_files(scale: str, data_dir: Path | str | None, out_dir: Path, seed: int, source: str = 'neurosynth',
+                 neuroquery: Path | str | None = None) -> dict[str, Path]:
+    """The Neurosynth-format files of `scale`, and NeuroQuery's when `source` uses them.
 
     Parameters
     ----------
@@ -123,6 +131,10 @@ def source_files(scale: str, data_dir: Path | str | None, out_dir: Path, seed: i
         The scale's products folder: the mock files are made once, in `out_dir/source_seed<seed>`.
     seed : int
         Seed of the mock files.
+    source : str
+        'neurosynth', 'neuroquery' or 'merged' (`SOURCES`, `15_neuroquery`).
+    neuroquery : Path or str, optional
+        The NeuroQuery folder (default `neuroquery_dir(data_dir)`; at the mock scale a mock corpus is written).
 
     Returns
     -------
@@ -133,8 +145,15 @@ def source_files(scale: str, data_dir: Path | str | None, out_dir: Path, seed: i
         src = out_dir/f'source_seed{seed}'
         if not (src/'data-neurosynth_version-7_coordinates.tsv.gz').exists():
             with atomic_path(src, is_dir=True) as tmp: make_mock_neurosynth(tmp, n_studies=100, seed=seed)
-        return fetch_neurosynth_files(src, download=False)
-    return fetch_neurosynth_files(data_dir)
+        files = fetch_neurosynth_files(src, download=False)
+    else: files = fetch_neurosynth_files(data_dir)
+    if source == 'neurosynth': return files
+    if scale == 'mock':
+        nq = out_dir/f'source_seed{seed}_neuroquery'
+        if not (nq/'data-neuroquery_version-1_coordinates.tsv.gz').exists():
+            with atomic_path(nq, is_dir=True) as tmp: make_mock_neuroquery(tmp, load_neurosynth(files), seed=seed)
+        return {**files, **fetch_neuroquery_files(nq, download=False)}
+    return {**files, **fetch_neuroquery_files(neuroquery if neuroquery is not None else neuroquery_dir(data_dir))}
 
 # %% ../../nbs/10_prepare.ipynb #a1857265
 def _tables_current(tables_dir: Path, manifest: dict) -> bool:
@@ -149,6 +168,7 @@ def _write_tables(t: dict, tables_dir: Path, manifest: dict):
         for name in ('studies', 'peaks', 'excluded_peaks'):
             t[name].to_parquet(tmp/f'{name}.parquet', index=False)
         t['topics'].reset_index().to_parquet(tmp/'topics.parquet', index=False)
+        if 'text_counts' in t: sp.save_npz(tmp/'text_counts.npz', t['text_counts'])
         t['excluded_studies'].to_csv(tmp/'excluded_studies.csv', index=False)
         t['report'].to_csv(tmp/'report.csv', index=False)
         t['space_summary'].to_csv(tmp/'space_summary.csv')
@@ -160,9 +180,12 @@ def _prepare_tables(files: dict, scale: str, tables_dir: Path, manifest: dict, s
     "Read, select and clean the studies into `tables_dir`, unless the tables there are current for `manifest`."
     if _tables_current(tables_dir, manifest): return log(f"[prepare] tables up to date in {tables_dir}")
     log(f"[prepare] reading {files['coordinates'].parent}")
-    ns = load_neurosynth(files)
+    source = manifest['params'].get('source', 'neurosynth')
+    ns = combine_sources(source, load_neurosynth(files), load_neuroquery(files) if 'nq_metadata' in files else None)
     if scale == 'subset': ns = ns.select(draw_subset(ns.studies, subset_size, seed))
     t = clean_tables(ns, unknown_space, progress=progress)
+    if source != 'neurosynth':                    # term counts of each kept study, rows in the studies' order
+        t['text_counts'], t['studies']['has_text'] = study_term_counts(t['studies'], read_term_counts(files))
     counts = {'studies': len(t['studies']), 'peaks': len(t['peaks']), 'studies_in': len(ns.studies), 'peaks_in': len(ns.peaks)}
     _write_tables(t, tables_dir, {**manifest, 'counts': counts})
 
@@ -210,7 +233,7 @@ def _prepare_splits(data: PreparedData, manifest: dict, split_fractions, seed: i
 def prepare(scale: str = 'subset', res: int = 4, data_dir: Path | str | None = None, out_dir: Path | str | None = None,
             seed: int = 0, kernels=KERNELS_FWHM, n_jobs: int | None = None, subset_size: int = 1000,
             unknown_space: str = 'MNI', split_fractions=(0.8, 0.1, 0.1), build_cache: bool = True,
-            progress: bool = True) -> PreparedData:
+            progress: bool = True, source: str = 'neurosynth', neuroquery_dir: Path | str | None = None) -> PreparedData:
     """Run the data pipeline for `scale` at grid `res`; steps whose products are current are skipped.
 
     Parameters
@@ -237,14 +260,20 @@ def prepare(scale: str = 'subset', res: int = 4, data_dir: Path | str | None = N
         Train/val/test shares (`make_splits`).
     build_cache : bool
         Build the volume cache (else only the tables and the splits).
+    source : str
+        Which studies: 'neurosynth', 'neuroquery' or 'merged' (`combine_sources`); with NeuroQuery, the tables also
+        hold each study's term counts (`text_counts.npz`) and a `has_text` flag.
+    neuroquery_dir : Path or str, optional
+        The NeuroQuery folder (default: `neuroquery` beside `data_dir`, else downloaded with NiMARE).
     """
     if scale not in SCALES: raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
+    if source not in SOURCES: raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     MNIGrid.at(res)                                              # validates res before any work
-    out = Path(out_dir) if out_dir is not None else data_root()/'derived'/scale
+    out = Path(out_dir) if out_dir is not None else derived_dir(scale, source)
     log = print if progress else (lambda *a, **k: None)
     t0 = time.time()
-    files = source_files(scale, data_dir, out, seed)
-    params = {'seed': seed, 'subset_size': subset_size if scale == 'subset' else None, 'unknown_space': unknown_space,
+    files = source_files(scale, data_dir, out, seed, source, neuroquery_dir)
+    params = {**({'source': source} if source != 'neurosynth' else {}), 'seed': seed, 'subset_size': subset_size if scale == 'subset' else None, 'unknown_space': unknown_space,
               'outside_brain_mm': OUTSIDE_BRAIN_MM, 'rmsd_flag_mm': RMSD_FLAG_MM, 'dedup_decimals': 1}
     tables_dir = out/'tables'
     manifest = make_manifest(files, scale, params, {}, step='tables')

@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import patch
+import scipy.sparse as sp
+from ..data.text import TextEncoding, TextRidge, fit_idf
 from ..data.cache import VolumeCache
 from ..data.grid import MNIGrid
 
 # %% auto #0
-__all__ = ['StudySet', 'TopicStats', 'topic_stats', 'BaseRate', 'TopicRidge', 'TopicWeightedMeta', 'MetaAnalysis',
-           'ModelPrediction']
+__all__ = ['StudySet', 'TopicStats', 'topic_stats', 'BaseRate', 'TopicRidge', 'TopicWeightedMeta', 'TfidfRidge', 'NeuroQueryPeer',
+           'MetaAnalysis', 'ModelPrediction']
 
 # %% ../../nbs/41_baselines.ipynb #e65a45fc
 @dataclass
@@ -28,14 +30,32 @@ class StudySet:
     kernel: float = 12
     _maps: np.ndarray | None = field(default=None, repr=False)
     _eval_cache: dict = field(default_factory=dict, repr=False)
+    text: sp.csr_matrix | None = field(default=None, repr=False)
 
     @classmethod
-    def from_tables(cls, cache: VolumeCache, ids, topics: pd.DataFrame, peaks: pd.DataFrame, kernel: float = 12) -> 'StudySet':
+    def from_tables(cls, cache: VolumeCache, ids, topics: pd.DataFrame, peaks: pd.DataFrame, kernel: float = 12,
+                    text: tuple | None = None) -> 'StudySet':
+        """The studies `ids` of prepared tables. A study without topic loadings (NeuroQuery's own articles) gets the
+        mean loadings of the table; `text` is `(ids of the tables' studies, their term counts)` when the data have text."""
         ids = [str(i) for i in ids]
         missing = sorted(set(ids) - set(topics.index.astype(str)))
         if missing: raise KeyError(f"{len(missing)} studies have no topic loadings, e.g. {missing[:3]}")
         t = topics.copy(); t.index = t.index.astype(str)
-        return cls(cache, ids, t.loc[ids].to_numpy('float64'), peaks[peaks['id'].astype(str).isin(set(ids))], kernel)
+        t = t.loc[ids].fillna(topics.mean()) if topics.shape[1] else t.loc[ids]
+        counts = None
+        if text is not None:
+            rows = pd.Series(np.arange(len(text[0])), index=pd.Index(text[0]).astype(str))
+            counts = text[1][rows.loc[ids].to_numpy()]
+        return cls(cache, ids, t.to_numpy('float64'), peaks[peaks['id'].astype(str).isin(set(ids))], kernel, text=counts)
+    def subset(self, keep: np.ndarray) -> 'StudySet':
+        "The studies where the boolean `keep` is true."
+        ids = [i for i, k in zip(self.ids, keep) if k]
+        return StudySet(self.cache, ids, self.topics[keep], self.peaks[self.peaks['id'].astype(str).isin(set(ids))], self.kernel,
+                        text=self.text[keep] if self.text is not None else None)
+    @property
+    def has_text(self) -> np.ndarray:
+        "Which studies have term counts."
+        return np.zeros(len(self), bool) if self.text is None else np.asarray(self.text.sum(1)).ravel() > 0
 
     @property
     def grid(self) -> MNIGrid: return self.cache.grid
@@ -136,6 +156,47 @@ class TopicWeightedMeta:
         tot = w.sum(1, keepdims=True)
         pred = (w @ self.topic_maps_)/np.where(tot > 0, tot, 1)
         return np.where(tot > 0, pred, self.base_[None]).astype('float32')
+
+# %% ../../nbs/41_baselines.ipynb #8480f521
+class TfidfRidge:
+    "Ridge regression from a study's tf-idf (fitted on the training split) to its map."
+    name, on_map_scale = 'tf-idf ridge', True
+    def __init__(self, alphas=(0.3, 1.0, 3.0, 10.0, 30.0)): self.alphas = tuple(alphas)
+    def features(self, studies: StudySet) -> sp.csr_matrix:
+        if studies.text is None: raise ValueError("these studies have no text: prepare the data with source 'merged' or 'neuroquery'")
+        return self.encoding_.tfidf(studies.text)
+    def fit(self, train: StudySet, val: StudySet | None = None) -> 'TfidfRidge':
+        if not train.has_text.any(): raise ValueError("the training studies have no text: prepare the data with source 'merged' or 'neuroquery'")
+        tr = train.subset(train.has_text)
+        self.encoding_ = TextEncoding(fit_idf(tr.text))
+        va = val.subset(val.has_text) if val is not None else None
+        vx, vy = (self.features(va), va.maps()) if va is not None and len(va) else (None, None)
+        self.ridge_ = TextRidge(self.alphas).fit(self.features(tr), tr.maps(), vx, vy)
+        self.alpha_ = self.ridge_.alpha_
+        return self
+    def predict(self, studies: StudySet) -> np.ndarray:
+        self.features(studies)                                                  # checks that the studies have text
+        return self.predict_counts(studies.text)
+    def predict_counts(self, counts) -> np.ndarray:
+        "Maps predicted from term counts (studies x terms), e.g. of free text (`TermVectorizer.counts`)."
+        return self.ridge_.predict(self.encoding_.tfidf(counts))
+
+# %% ../../nbs/41_baselines.ipynb #dbfa4892
+class NeuroQueryPeer(TfidfRidge):
+    "NeuroQuery's `SmoothedRegression` (the `neuroquery` package, its default settings) from tf-idf to maps."
+    name = "NeuroQuery's model"
+    def __init__(self, **kwargs): self.kwargs = kwargs
+    def fit(self, train: StudySet, val: StudySet | None = None) -> 'NeuroQueryPeer':
+        from neuroquery.smoothed_regression import SmoothedRegression
+        if not train.has_text.any(): raise ValueError("the training studies have no text: prepare the data with source 'merged' or 'neuroquery'")
+        tr = train.subset(train.has_text)
+        self.encoding_ = TextEncoding(fit_idf(tr.text))
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore')
+            self.model_ = SmoothedRegression(**self.kwargs).fit(self.features(tr), tr.maps())
+        return self
+    def predict_counts(self, counts) -> np.ndarray:
+        return np.asarray(self.model_.predict(self.encoding_.tfidf(counts).toarray()), 'float32')
 
 # %% ../../nbs/41_baselines.ipynb #0ff65b82
 class MetaAnalysis:

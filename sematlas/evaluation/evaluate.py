@@ -9,15 +9,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .baselines import BaseRate, MetaAnalysis, ModelPrediction, StudySet, TopicRidge, TopicWeightedMeta
+from .baselines import BaseRate, MetaAnalysis, ModelPrediction, NeuroQueryPeer, StudySet, TfidfRidge, TopicRidge, TopicWeightedMeta
+from ..data.conditions import study_text_counts
 from ..data.manifest import atomic_path, write_json
 from .metrics import MapFeatures, frechet_distance, pearson, peak_auc, precision_recall, top_k_dice, top_k_index
 from ..data.prepare import prepare
 from ..training.runs import Run
 
 # %% auto #0
-__all__ = ['TOP_K', 'PAIRED_METRICS', 'BASELINES', 'METHODS', 'score_predictions', 'paired_bootstrap', 'evaluation_methods',
-           'evaluate', 'eval_table', 'eval_figure']
+__all__ = ['TOP_K', 'PAIRED_METRICS', 'BASELINES', 'TEXT_METHODS', 'METHODS', 'PEERS', 'score_predictions', 'paired_bootstrap',
+           'evaluation_methods', 'evaluate', 'eval_table', 'eval_figure']
 
 # %% ../../nbs/42_evaluate.ipynb #09b83c2c
 TOP_K = (1, 5, 10)
@@ -60,8 +61,10 @@ def paired_bootstrap(per_study: pd.DataFrame, a: str, b: str, metrics=PAIRED_MET
 
 # %% ../../nbs/42_evaluate.ipynb #369c322c
 BASELINES = {'base_rate': BaseRate, 'mkda': lambda: MetaAnalysis('mkda'), 'ale': lambda: MetaAnalysis('ale'),
-             'topic_ridge': TopicRidge, 'topic_weighted': TopicWeightedMeta}
+             'topic_ridge': TopicRidge, 'topic_weighted': TopicWeightedMeta, 'tfidf_ridge': TfidfRidge, 'neuroquery': NeuroQueryPeer}
+TEXT_METHODS = ('tfidf_ridge', 'neuroquery')         # need the studies' text (data.source merged or neuroquery)
 METHODS = (*BASELINES, 'vae')
+PEERS = ('topic_ridge', 'topic_weighted', *TEXT_METHODS)   # what predictions without the study's map are compared with
 
 def evaluation_methods(module, methods=METHODS, inputs=None) -> list[tuple[str, object]]:
     "`(key, method)` for each of `methods`; `'vae'` brings every row the model offers (`module.predictions`)."
@@ -75,7 +78,8 @@ def _prepared_data(run: Run, data_dir=None):
     "The prepared data of a run's config, checked against the data the run was trained on."
     cfg, info = run.config, run.info
     d = cfg.data
-    data = prepare(d.scale, d.res, data_dir or d.data_dir, d.derived_dir, seed=cfg.loop.seed, subset_size=d.subset_size, progress=False)
+    data = prepare(d.scale, d.res, data_dir or d.data_dir, d.derived_dir, seed=cfg.loop.seed, subset_size=d.subset_size, progress=False,
+                   source=d.source, neuroquery_dir=d.neuroquery_dir)
     if data.manifest_hash != info['manifest_hash']:
         raise ValueError(f"{run.path} was trained on data {info['manifest_hash'][:12]}, but the prepared data is {data.manifest_hash[:12]}")
     return data
@@ -83,7 +87,7 @@ def _prepared_data(run: Run, data_dir=None):
 def _score_method(m, sets: dict, split: str, others: dict, feats, real) -> tuple[pd.DataFrame, dict]:
     "Fit one method on the training split, score it on `split`: per-study metrics and its summary."
     t = time.time()
-    m.fit(sets['train'], sets['val']) if isinstance(m, TopicRidge) else m.fit(sets['train'])
+    m.fit(sets['train'], sets['val']) if isinstance(m, (TopicRidge, TfidfRidge)) else m.fit(sets['train'])
     pred = m.predict(sets[split])
     s = score_predictions(pred, sets[split], others, m.on_map_scale)
     gen = {}
@@ -93,7 +97,7 @@ def _score_method(m, sets: dict, split: str, others: dict, feats, real) -> tuple
         gen = {'precision': p, 'recall': r, 'frechet': frechet_distance(real, fp)}
     cols = [c for c in s.columns if c != 'id']
     summary = {'name': m.name, 'seconds': time.time() - t, **gen, **{c: float(s[c].mean()) for c in cols}, **{f'{c}_sd': float(s[c].std()) for c in cols}}
-    if isinstance(m, TopicRidge): summary['alpha'] = m.alpha_
+    if hasattr(m, 'alpha_'): summary['alpha'] = m.alpha_
     return s, summary
 
 @torch.no_grad()
@@ -120,7 +124,13 @@ def evaluate(run_dir: Path | str, split: str = 'test', methods=METHODS, data_dir
     if not (run.path/'model.pt').exists(): raise FileNotFoundError(f"{run.path}: not a finished run (no model.pt)")
     cfg, data = run.config, _prepared_data(run, data_dir)
     cache, kernel = data.cache, cfg.data.kernel
-    sets = {k: StudySet.from_tables(cache, data.splits[k], data.topics, data.peaks, kernel) for k in ('train', 'val', split)}
+    counts = study_text_counts(data.out_dir/'tables')
+    text = (data.studies['id'], counts) if counts is not None else None
+    sets = {k: StudySet.from_tables(cache, data.splits[k], data.topics, data.peaks, kernel, text) for k in ('train', 'val', split)}
+    if text is not None: sets[split] = sets[split].subset(sets[split].has_text)     # with text: every method is scored from it
+    else:
+        if set(methods) & set(TEXT_METHODS): log(f"[evaluate] no text in {data.out_dir.name}: skipping {sorted(set(methods) & set(TEXT_METHODS))}")
+        methods = [m for m in methods if m not in TEXT_METHODS]
     target = sets[split]
     others = {k: np.stack([cache.maps(i, k) for i in target.ids]) for k in cache.kernels if k != kernel}
     module = run.load_model(device)
@@ -137,8 +147,9 @@ def evaluate(run_dir: Path | str, split: str = 'test', methods=METHODS, data_dir
     if 'vae' in methods: summary['vae_samples'] = _sample_scores(module, target, inputs, rng, feats, real)
     per = pd.concat(per_study, ignore_index=True)
     rows = [k for k in module.predictions if k in summary and k != 'vae']        # predictions without the study's own map
-    paired = {f'{k} - {b}': paired_bootstrap(per, k, b, seed=cfg.loop.seed) for k in rows for b in ('topic_ridge', 'topic_weighted') if b in summary}
+    paired = {f'{k} - {b}': paired_bootstrap(per, k, b, seed=cfg.loop.seed) for k in rows for b in PEERS if b in summary}
     result = {'run': run.path.name, 'split': split, 'n_studies': len(target), 'grid_mm': cfg.data.res, 'kernel_mm': kernel,
+              'studies_with_text_only': text is not None,
               'manifest_hash': data.manifest_hash, 'feature_space': {'pca_components': feats.n_components, 'fitted_on_train_maps': len(feat_ids),
               'explained_variance': float(feats.explained_variance_ratio_)}, 'seconds': time.time() - t0, 'methods': summary,
               'reference': {'name': f'{split} maps vs themselves (reference)', 'precision': 1.0, 'recall': 1.0, 'frechet': 0.0},
@@ -154,7 +165,8 @@ def eval_table(result: dict) -> str:
     k = result['kernel_mm']
     mse_cols = sorted({c for m in result['methods'].values() for c in m if c.startswith('mse_') and not c.endswith('_sd')})
     head = (f"Evaluation of `{result['run']}` on the {result['split']} split ({result['n_studies']} studies), "
-            f"{result['grid_mm']} mm grid, {k:g} mm kernel, data manifest `{result['manifest_hash'][:12]}`.\n\n"
+            f"{result['grid_mm']} mm grid, {k:g} mm kernel, data manifest `{result['manifest_hash'][:12]}`"
+            f"{'; the studies that have text, so that every method is scored on the same studies' if result.get('studies_with_text_only') else ''}.\n\n"
             f"Mean (sd) over studies. Features for precision / recall / Frechet distance: PCA ({result['feature_space']['pca_components']} "
             f"components, {result['feature_space']['explained_variance']:.0%} of variance) of {result['feature_space']['fitted_on_train_maps']} training maps.\n\n")
     cols = ['peak AUC', *[f'Dice {d}%' for d in TOP_K], 'r', *[f'MSE {c[4:]}' for c in mse_cols], 'precision', 'recall', 'Frechet']

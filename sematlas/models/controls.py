@@ -28,8 +28,8 @@ def imputation_nll(pred: dict, cond: torch.Tensor, target_mask: torch.Tensor, sl
         if f == 'topics': per = -(v.pow(2)/v.shape[1]*F.log_softmax(pred[f].float(), 1)).sum(1)   # loadings = encoding^2 / n_topics
         elif f == 'space': per = -(v*F.log_softmax(pred[f].float(), 1)).sum(1)
         else:
-            mean, logvar = (t.float()[:, 0] for t in pred[f])
-            per = 0.5*(logvar + (v[:, 0] - mean).pow(2)/logvar.exp() + math.log(2*math.pi))
+            mean, logvar = (t.float() for t in pred[f])                                   # (batch, width): year, peaks, text
+            per = 0.5*(logvar + (v - mean).pow(2)/logvar.exp() + math.log(2*math.pi)).sum(1)
         out[f] = (per*w).sum()/w.sum().clamp_min(1.0)
     return out
 

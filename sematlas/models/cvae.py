@@ -11,7 +11,7 @@ import torch
 import torch.nn as nn
 from fastcore.basics import patch
 from ..data.conditional_datamodule import ConditionalDataModule
-from ..data.conditions import FIELDS, YEAR_SCALE, stack_conditions, study_conditions_table
+from ..data.conditions import ALL_FIELDS, FIELDS, YEAR_SCALE, stack_conditions, study_conditions_table, study_text_counts
 from .blocks import BACKBONES, grad_reverse
 from .controls import ADVERSARY_SCHEDULES, KLController, adversary_lambda, fit_linear_pathway, imputation_nll
 from .cvae_network import NETWORK, ConditionalVAE, conditional_vae
@@ -58,6 +58,7 @@ class ConditionalVAEModule(GridVAEModule):
         self.year_field = fields.index('year') if 'year' in fields else None
         self.adversary = (nn.Sequential(nn.Linear(latent_dim, 64), nn.SiLU(), nn.Linear(64, 64), nn.SiLU(), nn.Linear(64, 1))
                           if adversary_weight > 0 and self.year_field is not None else None)
+        if 'text' in fields: self.predictions = {**type(self).predictions, 'from_text': ('conditional VAE, from text alone', '_text')}
 
 # %% ../../nbs/27_cvae.ipynb #4c98aaa5
 @patch
@@ -136,8 +137,13 @@ def validation_terms(self: ConditionalVAEModule, batch: dict) -> tuple[dict, dic
 # %% ../../nbs/27_cvae.ipynb #3a7ecff8
 @patch
 def predict(self: ConditionalVAEModule, batch: dict, key: str = 'vae') -> torch.Tensor:
-    "Evaluation row `key`: 'vae' (reconstruction) or 'generate' (from the conditions alone, at z = 0)."
-    if key == 'generate': return self.generate(self.model.cond_fill.new_zeros(len(batch['volume']), self.model.latent_dim), batch)
+    "Evaluation row `key`: 'vae' (reconstruction), 'generate' (from the conditions alone, at z = 0) or 'from_text' (from the text alone)."
+    z = self.model.cond_fill.new_zeros(len(batch['volume']), self.model.latent_dim)
+    if key == 'generate': return self.generate(z, batch)
+    if key == 'from_text' and 'from_text' in self.predictions:
+        only = torch.zeros_like(batch['cond_mask']); j = self.condition_encoder.fields.index('text')
+        only[:, j] = batch['cond_mask'][:, j]
+        return self.generate(z, {'cond': batch['cond'], 'cond_mask': only})
     return GridVAEModule.predict(self, batch, key)
 
 # %% ../../nbs/27_cvae.ipynb #e22a2a4f
@@ -161,13 +167,14 @@ def imputation_accuracy(self: ConditionalVAEModule, x: torch.Tensor, cond: torch
         if f == 'year': out['impute_year_mae'] = ((p[0][:, 0] - v[:, 0]).abs()[known]).mean()*YEAR_SCALE
         elif f == 'n_peaks': out['impute_n_peaks_mae_log'] = ((p[0][:, 0] - v[:, 0]).abs()[known]).mean()
         elif f == 'space': out['impute_space_acc'] = (p.argmax(1) == v.argmax(1))[known].float().mean()
+        elif f == 'text': out['impute_text_r2'] = 1 - ((p[0] - v).pow(2).sum(1)[known].mean()/v[known].pow(2).sum(1).mean().clamp_min(1e-9))
         else: out['impute_topic_top1'] = (p.argmax(1) == v.argmax(1))[known].float().mean()
     return out
 
 @patch
 def study_inputs(self: ConditionalVAEModule, tables_dir) -> callable:
     "A function from study ids to their `cond` and `cond_mask` (this model's encoding of the prepared `tables`)."
-    table = self.condition_encoder.table(*study_conditions_table(tables_dir))
+    table = self.condition_encoder.table(*study_conditions_table(tables_dir), study_text_counts(tables_dir))
     return lambda ids, device=None: dict(zip(('cond', 'cond_mask'), stack_conditions(table, ids, device or self.device)))
 
 # %% ../../nbs/27_cvae.ipynb #ec694262
@@ -181,12 +188,14 @@ class CVAEModel(ModelSection):
     linear_pathway: bool = True
     top_layers: int | None = None
     conditions: list = field(default_factory=lambda: list(FIELDS))
+    text_dim: int = 64                   # width of the text embedding, with `text` among the conditions (`16_text`)
     def checks(self):
         c = self.conditions
         return super().checks() + [('backbone', self.backbone in BACKBONES, f"one of {list(BACKBONES)}"),
                                    ('top_layers', self.top_layers is None or self.top_layers >= 1, "at least 1 or null"),
                                    ('dense_layers', self.dense_layers >= 1, "at least 1"), ('embed_dim', self.embed_dim >= 1, "at least 1"),
-                                   ('conditions', bool(c) and set(c) <= set(FIELDS) and len(set(c)) == len(c), f"distinct fields among {list(FIELDS)}")]
+                                   ('conditions', bool(c) and set(c) <= set(ALL_FIELDS) and len(set(c)) == len(c), f"distinct fields among {list(ALL_FIELDS)}"),
+                                   ('text_dim', self.text_dim >= 1, "at least 1")]
 
 @dataclass
 class CVAEObjective(ObjectiveSection):
@@ -212,19 +221,23 @@ class CVAEObjective(ObjectiveSection):
 # %% ../../nbs/27_cvae.ipynb #14387e58
 def build_cvae(cfg, dm) -> ConditionalVAEModule:
     "The `ConditionalVAEModule` a `TrainConfig` describes, built by keyword, with the condition encoder fitted by the data module."
-    model = {k: v for k, v in cfg.model.kwargs().items() if k != 'conditions'}
+    model = {k: v for k, v in cfg.model.kwargs().items() if k not in ('conditions', 'text_dim')}
     objective = {k: v for k, v in cfg.objective.kwargs().items() if not k.startswith('kl_')}
     return ConditionalVAEModule(conditions=dm.encoder.to_dict(), res=cfg.data.res, kernel=cfg.data.kernel, **model, **objective,
                                 **cfg.loop.optimizer_kwargs())
 
 def topic_keywords(cfg, dm) -> dict:
-    "The topics' keyword lists, carried in the model file for text queries (`52_topic_query`)."
-    if 'topics' not in cfg.model.conditions: return {}
+    "The topics' keyword lists (`52_topic_query`) and, with the text condition, the term vocabulary (`16_text`), carried in the model file for queries."
     from sematlas.data.prepare import source_files
-    keys = source_files(cfg.data.scale, cfg.data.data_dir, dm.out_dir, cfg.loop.seed)['keys']
-    return {'topic_keywords': [str(s).split() for s in pd.read_csv(keys, sep='\t', header=None).sort_values(0)[2]]}
+    files = source_files(cfg.data.scale, cfg.data.data_dir, dm.out_dir, cfg.loop.seed, cfg.data.source, cfg.data.neuroquery_dir)
+    out = {}
+    if 'topics' in cfg.model.conditions:
+        out['topic_keywords'] = [str(s).split() for s in pd.read_csv(files['keys'], sep='\t', header=None).sort_values(0)[2]]
+    if 'text' in cfg.model.conditions: out['vocabulary'] = [t for t in files['nq_vocabulary'].read_text().split('\n') if t]
+    return out
 
-KIND = register(ModelKind('cvae', ConditionalVAEModule, datamodule=lambda cfg: ConditionalDataModule(**cfg.datamodule_kwargs(), fields=cfg.model.conditions),
+KIND = register(ModelKind('cvae', ConditionalVAEModule, datamodule=lambda cfg: ConditionalDataModule(**cfg.datamodule_kwargs(), fields=cfg.model.conditions,
+                                                                                           text_dim=cfg.model.text_dim),
                    build=build_cvae, model_section=CVAEModel, objective_section=CVAEObjective, network=NETWORK,
                    callbacks=lambda cfg: cfg.objective.controller(),
                    warm_start=lambda module, dm, cfg: fit_linear_pathway(module, dm) if cfg.model.linear_pathway else None,

@@ -27,11 +27,11 @@ class ImputationHead(nn.Module):
     def __init__(self, in_features: int, dims: dict, hidden: int = 128):
         super().__init__()
         self.dims = dict(dims)
-        self.out = {f: (d if f in ('topics', 'space') else 2) for f, d in self.dims.items()}
+        self.out = {f: (d if f in ('topics', 'space') else 2*d) for f, d in self.dims.items()}      # Gaussian fields: mean and log-variance
         self.net = nn.Sequential(nn.Linear(in_features, hidden), nn.SiLU(), nn.Linear(hidden, sum(self.out.values())))
     def forward(self, h: torch.Tensor) -> dict:
         parts = self.net(h).split(list(self.out.values()), dim=1)
-        return {f: (p if f in ('topics', 'space') else (p[:, :1], p[:, 1:].clamp(-10, 6))) for f, p in zip(self.out, parts)}
+        return {f: (p if f in ('topics', 'space') else (p[:, :self.dims[f]], p[:, self.dims[f]:].clamp(-10, 6))) for f, p in zip(self.out, parts)}
     @staticmethod
     def encoded(field: str, pred) -> torch.Tensor:
         "A prediction in the field's condition encoding."

@@ -12,7 +12,7 @@ from fastcore.basics import patch
 from ..data.download import project_root
 from ..data.grid import RESOLUTIONS
 from ..data.manifest import atomic_path
-from ..data.prepare import SCALES
+from ..data.prepare import SCALES, SOURCES
 from ..models.module import LR_SCHEDULES
 from ..models.registry import ModelSection, ObjectiveSection, Section, get_kind, kind_names
 
@@ -28,6 +28,8 @@ class DataSection(Section):
     data_dir: str | None = None          # Neurosynth-format folder (default data/neurosynth; missing files are downloaded)
     derived_dir: str | None = None       # prepared data (default data/derived/<scale>)
     subset_size: int = 1000
+    source: str = 'neurosynth'           # 'neurosynth', 'neuroquery' or 'merged' (NeuroQuery's articles and text; `15_neuroquery`)
+    neuroquery_dir: str | None = None    # NeuroQuery folder (default: `neuroquery` beside data_dir; missing files are downloaded)
     kernel: float = 12
     p_flip: float = 0.5
     max_rotation_deg: float = 0.0
@@ -35,6 +37,7 @@ class DataSection(Section):
     def checks(self):
         return super().checks() + [('scale', self.scale in SCALES, f"one of {list(SCALES)}"), ('res', self.res in RESOLUTIONS, f"one of {list(RESOLUTIONS)}"),
                                    ('subset_size', self.subset_size >= 1, "at least 1"), ('kernel', self.kernel > 0, "positive"),
+                                   ('source', self.source in SOURCES, f"one of {list(SOURCES)}"),
                                    ('p_flip', 0 <= self.p_flip <= 1, "in [0, 1]"), ('max_rotation_deg', self.max_rotation_deg >= 0, "non-negative")]
 
 # %% ../../nbs/30_config.ipynb #07a32e1a
@@ -177,9 +180,9 @@ def datamodule_kwargs(self: TrainConfig) -> dict:
     d, l = self.data, self.loop
     return dict(scale=d.scale, res=d.res, data_dir=d.data_dir, out_dir=d.derived_dir, kernel=d.kernel, batch_size=l.batch_size,
                 num_workers=l.num_workers, p_flip=d.p_flip, max_rotation_deg=d.max_rotation_deg, seed=l.seed, subset_size=d.subset_size,
-                resident=d.resident)
+                resident=d.resident, source=d.source, neuroquery_dir=d.neuroquery_dir)
 
-_NOT_RESULT = {'data': ('data_dir', 'derived_dir'), 'loop': ('num_workers', 'runs_dir', 'logger', 'figure_every', 'threads')}
+_NOT_RESULT = {'data': ('data_dir', 'derived_dir', 'neuroquery_dir'), 'loop': ('num_workers', 'runs_dir', 'logger', 'figure_every', 'threads')}
 
 @patch
 def result_defining(self: TrainConfig) -> dict:
