@@ -145,7 +145,7 @@ def fit(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | No
     if 'text' in self.fields:
         if text is None or text_maps is None: raise ValueError("the text condition needs the studies' term counts and maps")
         has = np.asarray(sp.csr_matrix(text).sum(1)).ravel() > 0
-        self.text, self.text_ridge = fit_text_encoding(sp.csr_matrix(text)[has], np.asarray(text_maps)[has], self.text_dim)
+        self.text, self.text_fit = fit_text_encoding(sp.csr_matrix(text)[has], np.asarray(text_maps)[has], self.text_dim)
     self.fill = {}
     for f in self.fields:
         v, known = self.encode_field(f, studies, topics, text)

@@ -28,8 +28,7 @@ class TextRidge:
     """
     name, on_map_scale = 'tf-idf ridge', True
     def __init__(self, alphas=(0.1, 0.3, 1.0, 3.0, 10.0)): self.alphas = tuple(alphas)
-    def _weights(self, alpha: float) -> np.ndarray:
-        return self.eigvec_ @ (self.rotated_/(self.eigval_ + alpha)[:, None])
+    def _weights(self, alpha: float) -> np.ndarray: return self.eigvec_ @ (self.rotated_/(self.eigval_ + alpha)[:, None])
     def fit(self, X, Y: np.ndarray, X_val=None, Y_val: np.ndarray | None = None) -> 'TextRidge':
         X = sp.csr_matrix(X, dtype='float64'); Y = np.asarray(Y, 'float32')
         self.x_mean_, self.y_mean_ = np.asarray(X.mean(0)).ravel(), Y.mean(0)
@@ -46,6 +45,7 @@ class TextRidge:
             self.alpha_ = min(self.val_mse_, key=self.val_mse_.get)
         self.coef_ = self._weights(self.alpha_).astype('float32')
         self.intercept_ = self.y_mean_ - self.x_mean_.astype('float32') @ self.coef_
+        del self.eigvec_, self.rotated_                   # terms x terms and terms x voxels: only the weights are kept
         return self
     def predict(self, X) -> np.ndarray:
         "Predicted maps (studies x voxels), floored at 0 as maps are."
@@ -98,7 +98,7 @@ def fit_idf(counts) -> np.ndarray:
     "Smoothed inverse document frequency of each term over the studies of `counts` (the training split)."
     return TfidfTransformer(smooth_idf=True).fit(sp.csr_matrix(counts)).idf_
 
-def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 0.1, seed: int = 0) -> tuple[TextEncoding, TextRidge]:
+def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 0.1, seed: int = 0) -> tuple[TextEncoding, dict]:
     """Fit the tf-idf and the supervised `dim`-dimensional embedding on training studies.
 
     Parameters
@@ -113,6 +113,11 @@ def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 
         Share of the studies held out to pick the ridge penalty (then refitted on all).
     seed : int
         Seed of the holdout draw and of the randomised SVD.
+
+    Returns
+    -------
+    tuple
+        The `TextEncoding`, and the fit's `alpha` and `kept_variance` (share of the ridge prediction's variance the embedding keeps).
     """
     counts = sp.csr_matrix(counts)
     if counts.shape[0] != len(maps): raise ValueError(f"{counts.shape[0]} rows of term counts but {len(maps)} maps")
@@ -127,8 +132,8 @@ def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 
     enc.projection = (ridge.coef_ @ vt.T).astype('float32')
     e = np.asarray(X @ enc.projection)
     enc.center, enc.scale = e.mean(0).astype('float32'), (e.std(0) + 1e-6).astype('float32')
-    ridge.kept_variance_ = float(((pred - pred.mean(0)) @ vt.T).var(0).sum()/(pred - pred.mean(0)).var(0).sum())
-    return enc, ridge
+    kept = float(((pred - pred.mean(0)) @ vt.T).var(0).sum()/(pred - pred.mean(0)).var(0).sum())
+    return enc, {'alpha': alpha, 'kept_variance': kept}
 
 # %% ../../nbs/16_text.ipynb #2ea539dd
 SYNONYMS = {'fusiform face area': 'ffa', 'parahippocampal place area': 'ppa', 'theory of mind': 'mentalizing',
