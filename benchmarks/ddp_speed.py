@@ -9,10 +9,11 @@ again for every other rank) with `loop.devices` = the variant's processes, `loop
 and per step, and as many steps as make `--examples` examples in all; so one epoch of the training split is not
 exceeded and no validation falls inside the timed steps. Rank 0's clock times the steps after the first
 `--warmup` (data, forward, backward, the gradients' all-reduce, the optimiser); the run's throughput is the
-examples of those steps on all ranks over that time. Variants are `PxT`: P processes of T CPU threads each.
-Writes benchmarks/results/ddp_speed.json.
+examples of those steps on all ranks over that time. Variants are `PxT`: P processes of T CPU threads each; with
+`--repeats`, the variants take turns that many times and each reports its median (on a shared machine, the load of
+others moves every sample). Writes benchmarks/results/ddp_speed.json.
 """
-import argparse, json, os, subprocess, sys, tempfile, time
+import argparse, json, os, statistics, subprocess, sys, tempfile, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -60,6 +61,7 @@ def main():
     ap.add_argument('--warmup', type=int, default=3, help='steps not timed')
     ap.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
     ap.add_argument('--variants', nargs='+', default=['1x1', '1x2', '2x1'], help='PxT: P processes of T threads (T ignored on a GPU)')
+    ap.add_argument('--repeats', type=int, default=1, help='turns of all the variants; each reports its median')
     ap.add_argument('--out', default=str(ROOT/'benchmarks'/'results'/'ddp_speed.json'))
     ap.add_argument('--worker', nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -67,12 +69,13 @@ def main():
     import torch
     results = {'device': torch.cuda.get_device_name() if args.device.startswith('cuda') else f'cpu ({os.cpu_count()} cores)',
                'config': Path(args.config).name, 'scale': args.scale, 'res': args.res, 'batch_size_per_process': args.batch_size,
-               'examples': args.examples, 'warmup_steps': args.warmup, 'variants': {}}
+               'examples': args.examples, 'warmup_steps': args.warmup, 'repeats': args.repeats, 'variants': {}}
     tmp = Path(tempfile.mkdtemp(prefix='ddp-speed-'))
-    for v in args.variants:
+    samples = {v: [] for v in args.variants}
+    for rep, v in ((rep, v) for rep in range(args.repeats) for v in args.variants):
         p, t = map(int, v.split('x'))
-        out = tmp/v; out.mkdir()
-        sets = {'name': f'ddp-speed-{v}', 'data.scale': args.scale, 'data.res': args.res, 'data.data_dir': args.data_dir,
+        out = tmp/f'{v}-{rep}'; out.mkdir()
+        sets = {'name': f'ddp-speed-{v}-{rep}', 'data.scale': args.scale, 'data.res': args.res, 'data.data_dir': args.data_dir,
                 'data.derived_dir': args.derived_dir, 'loop.runs_dir': str(tmp/'runs'), 'loop.logger': 'csv', 'loop.max_minutes': None,
                 'loop.device': 'gpu' if args.device.startswith('cuda') else 'cpu', 'loop.devices': p, 'loop.threads': t,
                 'loop.strategy': 'ddp' if p > 1 else 'auto', 'loop.batch_size': args.batch_size, 'loop.epochs': 1000, 'loop.figure_every': 1000,
@@ -80,11 +83,14 @@ def main():
         cmd = [sys.executable, __file__, '--worker', args.config, str(out), str(args.warmup),
                *[f'{k}={"null" if x is None else x}' for k, x in sets.items()]]
         t0 = time.time()
-        subprocess.run(cmd, check=True, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': str(t), 'PYTHONUNBUFFERED': '1'},
-                       stdout=subprocess.DEVNULL if p > 1 else None)
+        done = subprocess.run(cmd, cwd=ROOT, env={**os.environ, 'OMP_NUM_THREADS': str(t), 'PYTHONUNBUFFERED': '1'},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode: sys.exit(f"variant {v} failed:\n{done.stdout[-5000:]}")
         c = json.loads((out/'clock.json').read_text())
-        r = results['variants'][v] = {**c, 'vol_per_s': c['examples']/c['seconds'], 'command_wall_s': time.time() - t0}
-        print(f"{v:>5s}: {p} process(es) x {t} thread(s): {r['vol_per_s']:7.2f} vol/s ({c['examples']} examples in {c['seconds']:.1f} s)", flush=True)
+        samples[v].append({**c, 'vol_per_s': c['examples']/c['seconds'], 'command_wall_s': time.time() - t0})
+        print(f"{v:>5s}: {p} process(es) x {t} thread(s): {samples[v][-1]['vol_per_s']:7.2f} vol/s ({c['examples']} examples in {c['seconds']:.1f} s)", flush=True)
+    for v, ss in samples.items():
+        results['variants'][v] = {'vol_per_s': statistics.median(s['vol_per_s'] for s in ss), 'samples': ss}
     base = next(iter(results['variants'].values()))['vol_per_s']
     for r in results['variants'].values(): r['ratio_to_first'] = r['vol_per_s']/base
     print(f"\n{'variant':>8s} {'vol/s':>8s} {'x ' + args.variants[0]:>8s}")
