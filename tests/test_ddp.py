@@ -1,7 +1,7 @@
 """Training on two processes: Lightning's DDP on the CPU (gloo), started as users start it, through a script that calls `train`
-(`tests/ddp_train.py`; Lightning's launcher runs the same command again for rank 1). Each rank reads its own studies, the
-weights and the KL controller agree across ranks at the end, a killed run resumes, and the run folder is laid out as a
-one-process run's."""
+(`tests/ddp_train.py`; Lightning's launcher runs the same command again for rank 1, or torchrun starts both at once). Each
+rank reads its own studies, the weights and the KL controller agree across ranks at the end, a killed run resumes, the run
+folder is laid out as a one-process run's, and the same config gives the same weights whichever launcher started it."""
 import json, os, signal, subprocess, sys
 from pathlib import Path
 import pandas as pd
@@ -21,10 +21,11 @@ def _config(tmp: Path, name: str, kind: str, **loop) -> Path:
     return path
 
 
-def _train(config: Path, out: Path, *sets: str, env: dict | None = None, ok: bool = True) -> subprocess.CompletedProcess:
+def _train(config: Path, out: Path, *sets: str, env: dict | None = None, ok: bool = True, torchrun: bool = False) -> subprocess.CompletedProcess:
     "Run `tests/ddp_train.py` (and whatever it launches) in a session of its own, and leave no process of it behind."
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'PYTHONUNBUFFERED': '1', **(env or {})}
-    p = subprocess.Popen([sys.executable, str(ROOT/'tests'/'ddp_train.py'), str(config), str(out), '--set', *sets], cwd=ROOT, env=env,
+    launcher = [sys.executable, '-m', 'torch.distributed.run', '--standalone', '--nproc-per-node=2'] if torchrun else [sys.executable]
+    p = subprocess.Popen([*launcher, str(ROOT/'tests'/'ddp_train.py'), str(config), str(out), '--set', *sets], cwd=ROOT, env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try: log = p.communicate(timeout=420)[0]
     finally:
@@ -80,6 +81,12 @@ def test_two_processes_like_one(tmp):
     for k in w: assert torch.equal(last[k], w[k]), k            # the checkpoint rank 0 wrote holds the weights of both
     one_batches = _batches(tmp/'rec-one', 0)
     assert len(one_batches[0]) == n_train//BATCH and not (tmp/'rec-one'/'batches_1.jsonl').exists()
+    # torchrun starts both ranks at once (rank 1 waits for rank 0's run.json): the same batches and, to the bit, the same weights
+    _train(_config(tmp, 'two-torchrun', 'vae'), tmp/'rec-torchrun', 'loop.devices=2', 'loop.strategy=ddp', torchrun=True)
+    assert _layout(runs/'two-torchrun') == _layout(runs/'two')
+    for r in (0, 1): assert _batches(tmp/'rec-torchrun', r) == _batches(tmp/'rec-two', r)
+    wt = _check_ranks(tmp/'rec-torchrun', n_train, set(map(str, splits['train'])))
+    for k in w: assert torch.equal(wt[k], w[k]), k
 
 
 def test_two_processes_resident_kl_control_resume(tmp):

@@ -147,8 +147,8 @@ def _budget_used(trainer) -> float | None:
 @patch
 def on_train_batch_start(self: GridVAEModule, batch, batch_idx):
     "With several processes, take rank 0's reading of the time budget for this step (`training_progress`)."
-    t = self.trainer
-    self._shared_budget_used = t.strategy.broadcast(_budget_used(t)) if t.world_size > 1 else None
+    t, used = self.trainer, _budget_used(self.trainer)                # None on every process alike (no budget): nothing to share
+    self._shared_budget_used = t.strategy.broadcast(used) if t.world_size > 1 and used is not None else used
 
 @patch
 def training_progress(self: GridVAEModule) -> float:
