@@ -4,15 +4,19 @@
 # model against the baselines, analyse it, measure the training speed and the share of the GPU's peak, and put
 # everything in one folder.
 #
-#   bash scripts/gpu_production.sh NEUROSYNTH_DIR [OUT_DIR]
+#   bash scripts/gpu_production.sh NEUROSYNTH_DIR [OUT_DIR] [DEVICES]
+#
+# DEVICES (default 1, or $DEVICES): GPUs of this machine to train on, one process each (Lightning's DDP; the
+# config's batch_size is per GPU). Lightning starts the other processes itself.
 #
 # Variables: WHEELS (a folder of wheels to install first, for machines without a package index), CONFIG
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
 # on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae), ANALYZE (set: also analyse). OUT_DIR gets release.tar.gz (the release folder: model, config, metrics,
 # evaluation, analysis, figures), speed.json, gpu.txt and log.txt.
 set -euo pipefail
-DATA=${1:?usage: gpu_production.sh NEUROSYNTH_DIR [OUT_DIR]}
+DATA=${1:?usage: gpu_production.sh NEUROSYNTH_DIR [OUT_DIR] [DEVICES]}
 OUT=${2:-runs/gpu-production}
+DEVICES=${3:-${DEVICES:-1}}
 CONFIG=${CONFIG:-configs/cvae-full-2mm.yaml}
 DEVICE=${DEVICE:-cuda}
 mkdir -p "$OUT"; OUT=$(cd "$OUT" && pwd); WORK=$(mktemp -d)
@@ -29,7 +33,7 @@ SEMATLAS="python3 -m sematlas.cli"
 python3 -c "import torch, sematlas; print('torch', torch.__version__, 'cuda', torch.cuda.is_available(), 'sematlas', sematlas.__version__)"
 export SEMATLAS_DATA_DIR="$WORK/data" PYTHONUNBUFFERED=1
 NAME=$(python3 -c "import yaml,sys; print(yaml.safe_load(open('$CONFIG'))['name'])")
-SETS="data.data_dir=$DATA loop.runs_dir=$WORK/runs loop.logger=csv ${SET:-}"
+SETS="data.data_dir=$DATA loop.runs_dir=$WORK/runs loop.logger=csv loop.devices=$DEVICES ${SET:-}"
 read -r SCALE RES SOURCE <<<"$(python3 -c "
 from sematlas.training.config import TrainConfig
 from sematlas.cli import _overrides
@@ -37,7 +41,7 @@ c = TrainConfig.load('$CONFIG', _overrides('$SETS'.split()))
 print(c.data.scale, c.data.res, c.data.source)")"
 step "prepare ($SCALE $RES mm, $SOURCE)"
 $SEMATLAS prepare --scale $SCALE --res $RES --source $SOURCE --data-dir "$DATA"
-step train
+step "train ($DEVICES device(s))"
 $SEMATLAS train --config "$CONFIG" --set $SETS --quiet
 RUN="$WORK/runs/$NAME"
 set +e                                      # from here on, a failing step leaves the others (and the release) standing
@@ -50,12 +54,12 @@ from sematlas.training.runs import Run
 run, device = Run(Path(sys.argv[1])), sys.argv[2]
 info = run.info
 vps = info['train_vol_per_s_median']
-out = {'device': info['device_name'], 'precision': info['precision'], 'epochs_run': info['epochs_run'], 'fit_wall_s': info['fit_wall_s'],
+out = {'device': info['device_name'], 'devices': info.get('processes', 1), 'precision': info['precision'], 'epochs_run': info['epochs_run'], 'fit_wall_s': info['fit_wall_s'],
        'train_vol_per_s_median': vps, 'throughput': info['throughput']}
 if device.startswith('cuda'):
     out['flops_per_volume'] = ts.model_flops(run, device)
     peak = next((v for k, v in ts.PEAK_BF16.items() if k in out['device']), None)
-    if peak: out['share_of_bf16_peak'] = out['flops_per_volume']*vps/peak
+    if peak: out['share_of_bf16_peak'] = out['flops_per_volume']*vps/(peak*out['devices'])   # of all the GPUs' peak
 Path(sys.argv[3]).write_text(json.dumps(out, indent=1)); print(json.dumps({k: v for k, v in out.items() if k != 'throughput'}, indent=1))
 PY
 step "evaluate (${METHODS:=base_rate topic_ridge vae}; NiMARE's MKDA and ALE need the whole NiMARE stack)"

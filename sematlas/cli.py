@@ -71,12 +71,14 @@ def _config(args):
 
 def _train(args) -> int:
     from sematlas.training.train import train
-    print('\n' + train(_config(args), progress=not args.quiet).report())
+    r = train(_config(args), progress=not args.quiet)
+    if r is not None: print('\n' + r.report())                   # None: a training process other than rank 0
     return 0
 
 def _run(args) -> int:
     from sematlas.training.train import run
     r = run(_config(args), progress=not args.quiet)
+    if r is None: return 0
     print('\n' + r.report() + f"\nEvaluation: {r.path/'eval.md'}" + (f"\nAnalysis: {r.path/'analysis.md'}" if (r.path/'analysis.md').exists() else ''))
     return 0
 

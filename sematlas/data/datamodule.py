@@ -9,7 +9,7 @@ import numpy as np
 import torch
 import lightning as L
 from fastcore.basics import patch
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, DistributedSampler
 from .cache import VolumeCache
 from .download import data_root
 from .loader import CacheDataset, OrientationAugment, worker_init_fn
@@ -85,13 +85,24 @@ def split_mean(self: VolumeDataModule, split: str = 'train') -> np.ndarray:
 
 # %% ../../nbs/11_datamodule.ipynb #cdaf7fcf
 @patch
+def shard(self: VolumeDataModule) -> tuple[int, int]:
+    "This process's rank and the number of processes training together: the attached `Trainer`'s, else `(0, 1)`."
+    t = self.trainer
+    return (t.global_rank, t.world_size) if t is not None else (0, 1)
+
+@patch
 def _loader(self: VolumeDataModule, split: str, shuffle: bool):
     if not self.datasets: raise RuntimeError("call setup() first (or let the Trainer do it)")
     if self.resident: return self.resident_loader(split, shuffle)
-    return DataLoader(self.datasets[split], batch_size=self.batch_size, shuffle=shuffle, num_workers=self.num_workers,
+    ds, (rank, world) = self.datasets[split], (self.shard() if shuffle else (0, 1))
+    sampler = None
+    if world > 1:                      # this process's share of the shuffled split, and its own augmentation draws
+        sampler = DistributedSampler(ds, world, rank, shuffle=True, seed=self.seed, drop_last=True)
+        if getattr(getattr(ds, 'augment', None), 'rng', None) is not None: ds.augment.rng = np.random.default_rng(self.seed + rank)
+    return DataLoader(ds, batch_size=self.batch_size, shuffle=shuffle and sampler is None, sampler=sampler, num_workers=self.num_workers,
                       worker_init_fn=worker_init_fn, persistent_workers=self.num_workers > 0,
-                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(self.seed),
-                      drop_last=shuffle and len(self.datasets[split]) > self.batch_size)
+                      pin_memory=torch.cuda.is_available(), generator=torch.Generator().manual_seed(self.seed + rank),
+                      drop_last=shuffle and len(ds)//world > self.batch_size)
 
 # %% ../../nbs/11_datamodule.ipynb #b4874a07
 @patch
@@ -101,11 +112,13 @@ def study_extras(self: VolumeDataModule, split: str) -> dict:
 
 @patch
 def resident_loader(self: VolumeDataModule, split: str, shuffle: bool) -> ResidentLoader:
-    "A split's batches from its maps held on the training device; training batches are shuffled by epoch and augmented there."
+    "A split's batches from its maps held on the training device; training batches are shuffled by epoch, sharded by rank and augmented there."
     device = self.trainer.strategy.root_device if self.trainer is not None else torch.device('cpu')
     key = (split, str(device))
     if key not in self._resident:
         self._resident[key] = ResidentSplit(self.cache, self.datasets[split].ids, self.kernel, self.study_extras(split), device)
-    aug = DeviceAugment(self.grid, self.p_flip, self.max_rotation_deg, seed=self.seed) if shuffle else None
+    rank, world = self.shard() if shuffle else (0, 1)
+    aug = DeviceAugment(self.grid, self.p_flip, self.max_rotation_deg, seed=self.seed + rank) if shuffle else None
     epoch = (lambda: self.trainer.current_epoch) if self.trainer is not None else None
-    return ResidentLoader(self._resident[key], self.batch_size, shuffle, drop_last=shuffle, augment=aug, seed=self.seed, epoch=epoch)
+    return ResidentLoader(self._resident[key], self.batch_size, shuffle, drop_last=shuffle, augment=aug, seed=self.seed, epoch=epoch,
+                          rank=rank, world_size=world)

@@ -146,19 +146,33 @@ class ResidentLoader:
         Seed of the shuffles (epoch `e` uses `seed + e`).
     epoch : callable, optional
         The current epoch (e.g. the `Trainer`'s, so a resumed run shuffles as the uninterrupted one); default: epochs counted here.
+    rank, world_size : int
+        This process's share of each epoch when `world_size` processes train together: every `world_size`-th study of the
+        epoch's order, from `rank`, as many for each process (with `drop_last`, the remainder is left out; else the first
+        studies are read again to fill up), as Lightning's `DistributedSampler` does for a `DataLoader`.
     """
     def __init__(self, split: ResidentSplit, batch_size: int, shuffle: bool = False, drop_last: bool = False, augment=None, seed: int = 0,
-                 epoch=None):
+                 epoch=None, rank: int = 0, world_size: int = 1):
         if batch_size < 1: raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        if not 0 <= rank < world_size: raise ValueError(f"need 0 <= rank < world_size, got {rank}, {world_size}")
         self.split, self.batch_size, self.shuffle, self.augment, self.seed = split, batch_size, shuffle, augment, seed
-        self.drop_last, self.epochs_seen, self.epoch_fn = drop_last and len(split) > batch_size, 0, epoch
+        self.rank, self.world_size = rank, world_size
+        n = self.n_studies = len(split)//world_size if drop_last else -(-len(split)//world_size)
+        self.drop_last, self.epochs_seen, self.epoch_fn = drop_last and n > batch_size, 0, epoch
     def __len__(self) -> int:
-        n = len(self.split)
+        n = self.n_studies
         return n//self.batch_size if self.drop_last else -(-n//self.batch_size)
-    def __iter__(self):
+    def order(self, epoch: int) -> torch.Tensor:
+        "The rows this process reads in `epoch`, in order."
         n = len(self.split)
-        epoch = self.epoch_fn() if self.epoch_fn is not None else self.epochs_seen
         order = torch.randperm(n, generator=torch.Generator().manual_seed(self.seed + epoch)) if self.shuffle else torch.arange(n)
+        if self.world_size == 1: return order
+        total = self.n_studies*self.world_size
+        order = order[:total] if total <= n else torch.cat([order, order.repeat(-(-total//max(n, 1)))])[:total]
+        return order[self.rank::self.world_size]
+    def __iter__(self):
+        epoch = self.epoch_fn() if self.epoch_fn is not None else self.epochs_seen
+        order = self.order(epoch)
         self.epochs_seen += 1
         for s in range(0, len(self)*self.batch_size, self.batch_size):
             b = self.split.batch(order[s:s + self.batch_size])

@@ -40,7 +40,8 @@ class KLController(Callback):
     `log beta = log beta0 + kp * e + ki * sum(e)`, with `e = (KL - target) / target` computed on an exponential
     moving average of the batch KL (`smoothing`). `beta` stays in [`beta_min`, `beta_max`]; the integral stops
     growing while `beta` is pinned at a bound (anti-windup). Logs `train/beta` and `train/kl_avg` every step;
-    its state is saved in Lightning checkpoints, so a resumed run continues where it stopped.
+    its state is saved in Lightning checkpoints, so a resumed run continues where it stopped. With several
+    processes it steps on their mean KL (an all-reduce), so that every process holds the same state and `beta`.
     """
     def __init__(self, target: float, beta0: float = 1.0, kp: float = 0.5, ki: float = 0.02, smoothing: float = 0.9,
                  beta_min: float = 1e-3, beta_max: float = 100.0):
@@ -66,6 +67,7 @@ class KLController(Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         kl = getattr(pl_module, 'last_kl', None)
         if kl is None: return
+        if trainer.world_size > 1: kl = trainer.strategy.reduce(torch.as_tensor(kl, dtype=torch.float32, device=pl_module.device).clone(), reduce_op='mean')
         pl_module.beta = self.update(float(kl))
         pl_module.log_dict({'train/beta': self.beta, 'train/kl_avg': self.kl_avg}, on_step=True, on_epoch=False, batch_size=1)
     def state_dict(self) -> dict: return {'integral': self.integral, 'kl_avg': self.kl_avg, 'beta': self.beta}

@@ -89,8 +89,9 @@ def _evaluate(self: GridVAEModule, batch, split: str):
         logs.update({f'{split}/{k}{suffix}': v.mean() for k, v in self.reconstruction_metrics(x, eta).items()})
     logs.update({f'{split}/{k}_base': v.mean() for k, v in base.items()})
     n = len(x)
-    self.log_dict(logs, on_step=False, on_epoch=True, batch_size=n)
-    self.log(f'{split}_mse_ratio', logs[f'{split}/mse']/base['mse'].mean(), prog_bar=True, on_epoch=True, batch_size=n, logger=False)
+    # every process evaluates the whole split (`11_datamodule`); the mean over processes also averages their sampling noise
+    self.log_dict(logs, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+    self.log(f'{split}_mse_ratio', logs[f'{split}/mse']/base['mse'].mean(), prog_bar=True, on_epoch=True, batch_size=n, logger=False, sync_dist=True)
 
 @patch
 def validation_step(self: GridVAEModule, batch, batch_idx): self._evaluate(batch, 'val')
@@ -126,18 +127,6 @@ def lr_factor(step: int, progress: float, schedule: str = 'constant', warmup_ste
     return floor + (1 - floor)*0.5*(1 + math.cos(math.pi*min(1.0, max(0.0, progress))))
 
 @patch
-def training_progress(self: GridVAEModule) -> float:
-    "How far training is, 0 to 1: the share of the planned steps done, or of the wall-clock budget (`max_time`) used, whichever is further."
-    t = self.trainer
-    if t is None: return 0.0
-    p = self.global_step/max(1, t.estimated_stepping_batches) if math.isfinite(t.estimated_stepping_batches) else 0.0
-    timer = next((c for c in t.callbacks if type(c).__name__ == 'Timer'), None)
-    if timer is not None and timer.time_remaining('train') is not None:
-        used = timer.time_elapsed('train')
-        p = max(p, used/max(1e-9, used + timer.time_remaining('train')))
-    return p
-
-@patch
 def configure_optimizers(self: GridVAEModule):
     "AdamW, with the learning-rate schedule of `lr_schedule` and `warmup_steps`, stepped with training progress (`training_progress`)."
     h = self.hparams
@@ -146,3 +135,26 @@ def configure_optimizers(self: GridVAEModule):
     if schedule == 'constant' and not warmup: return opt
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, self.training_progress(), schedule, warmup))
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
+
+# %% ../../nbs/22_module.ipynb #5fc9dee2
+def _budget_used(trainer) -> float | None:
+    "Share of the wall-clock budget (`max_time`) used, by this process's clock; None without a budget."
+    timer = next((c for c in trainer.callbacks if type(c).__name__ == 'Timer'), None)
+    if timer is None or timer.time_remaining('train') is None: return None
+    used = timer.time_elapsed('train')
+    return used/max(1e-9, used + timer.time_remaining('train'))
+
+@patch
+def on_train_batch_start(self: GridVAEModule, batch, batch_idx):
+    "With several processes, take rank 0's reading of the time budget for this step (`training_progress`)."
+    t, used = self.trainer, _budget_used(self.trainer)                # None on every process alike (no budget): nothing to share
+    self._shared_budget_used = t.strategy.broadcast(used) if t.world_size > 1 and used is not None else used
+
+@patch
+def training_progress(self: GridVAEModule) -> float:
+    "How far training is, 0 to 1: the share of the planned steps done, or of the wall-clock budget (`max_time`) used, whichever is further."
+    t = self._trainer
+    if t is None: return 0.0
+    p = self.global_step/max(1, t.estimated_stepping_batches) if math.isfinite(t.estimated_stepping_batches) else 0.0
+    used = getattr(self, '_shared_budget_used', None) if t.world_size > 1 else _budget_used(t)
+    return p if used is None else max(p, used)

@@ -9,18 +9,22 @@ from pathlib import Path
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback
+from lightning.fabric.utilities.seed import seed_everything
 
 # %% auto #0
-__all__ = ['ThroughputMonitor', 'mip_panel', 'SampleFigures']
+__all__ = ['ThroughputMonitor', 'mip_panel', 'SampleFigures', 'RankSeeds']
 
 # %% ../../nbs/32_callbacks.ipynb #54d8278b
 class ThroughputMonitor(Callback):
-    """Logs training volumes/s (validation time excluded), wall time per epoch and peak GPU memory; keeps them in `self.epochs`."""
+    """Logs training volumes/s (validation time excluded), wall time per epoch and peak GPU memory; keeps them in `self.epochs`.
+
+    Volumes/s are the run's: with several processes, this process's volumes times their number (each reads as many).
+    """
     def __init__(self): self.epochs = []
     def on_train_epoch_start(self, trainer, pl_module):
         self.t0, self.n, self.val_s = time.perf_counter(), 0, 0.0
         if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['volume'])
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['volume'])*trainer.world_size
     def on_validation_start(self, trainer, pl_module): self.v0 = time.perf_counter()
     def on_validation_end(self, trainer, pl_module):
         if hasattr(self, 'val_s'): self.val_s += time.perf_counter() - self.v0
@@ -57,7 +61,7 @@ def mip_panel(maps, grid, titles=None, path: Path | str | None = None, vmax: flo
 
 # %% ../../nbs/32_callbacks.ipynb #91f0a4b1
 class SampleFigures(Callback):
-    "Every `every_n_epochs`, saves reconstructions of fixed validation studies and samples (`pl_module.sample_name`) to `<dir>/epoch_XXX.png`."
+    "Every `every_n_epochs`, saves reconstructions of fixed validation studies and samples (`pl_module.sample_name`) to `<dir>/epoch_XXX.png` (rank 0 only)."
     def __init__(self, directory: Path | str, every_n_epochs: int = 5, n: int = 3, seed: int = 0):
         self.dir, self.every, self.n, self.seed = Path(directory), every_n_epochs, n, seed
     @torch.no_grad()
@@ -75,8 +79,15 @@ class SampleFigures(Callback):
         return mip_panel(maps, m.grid, titles, path)
     def on_validation_epoch_end(self, trainer, pl_module):
         e = trainer.current_epoch
-        if trainer.sanity_checking or (e + 1) % self.every and e + 1 != trainer.max_epochs: return
+        if trainer.sanity_checking or not trainer.is_global_zero or (e + 1) % self.every and e + 1 != trainer.max_epochs: return
         path = self.dir/f'epoch_{e + 1:03d}.png'
         self.figure(pl_module, trainer.datamodule, path)
         for lg in trainer.loggers:
             if hasattr(lg, 'log_image'): lg.log_image('samples', [str(path)], step=trainer.global_step)
+
+# %% ../../nbs/32_callbacks.ipynb #5c0a6e41
+class RankSeeds(Callback):
+    "When training starts with several processes, seeds each one's random draws with `seed + rank` (Python, NumPy, torch)."
+    def __init__(self, seed: int): self.seed = seed
+    def on_train_start(self, trainer, pl_module):
+        if trainer.world_size > 1: seed_everything(self.seed + trainer.global_rank, verbose=False)

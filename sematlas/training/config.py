@@ -17,7 +17,8 @@ from ..models.module import LR_SCHEDULES
 from ..models.registry import ModelSection, ObjectiveSection, Section, get_kind, kind_names
 
 # %% auto #0
-__all__ = ['DEVICES', 'PRECISIONS', 'LOGGERS', 'SECTIONS', 'DataSection', 'LoopSection', 'TrainConfig', 'sections_from_flat']
+__all__ = ['DEVICES', 'PRECISIONS', 'LOGGERS', 'STRATEGIES', 'SECTIONS', 'DataSection', 'LoopSection', 'TrainConfig',
+           'sections_from_flat']
 
 # %% ../../nbs/30_config.ipynb #386f1f9d
 @dataclass
@@ -42,10 +43,11 @@ class DataSection(Section):
 
 # %% ../../nbs/30_config.ipynb #07a32e1a
 DEVICES, PRECISIONS, LOGGERS = ('auto', 'cpu', 'gpu'), ('auto', '32-true', 'bf16-mixed', '16-mixed'), ('auto', 'wandb', 'csv')
+STRATEGIES = ('auto', 'ddp', 'ddp_find_unused_parameters_true')   # Lightning's; 'auto' is DDP when there is more than one process
 
 @dataclass
 class LoopSection(Section):
-    "The `loop:` section: optimiser, length, batches, seed and determinism, device, and where and how the run is written."
+    "The `loop:` section: optimiser, length, batches (`batch_size` per process), seed and determinism, devices and processes, and where and how the run is written."
     epochs: int = 20
     max_steps: int = -1
     batch_size: int = 8
@@ -61,6 +63,9 @@ class LoopSection(Section):
     deterministic: bool = True
     device: str = 'auto'                 # 'auto', 'cpu' or 'gpu'
     precision: str = 'auto'              # 'auto': bf16-mixed on a GPU that has it, 16-mixed on other GPUs, 32 on CPU
+    devices: int = 1                     # devices per machine, one process each (GPUs, or CPU processes); more than one: distributed data parallel
+    num_nodes: int = 1                   # machines, each running `devices` processes (SLURM: --nodes, with --ntasks-per-node=devices)
+    strategy: str = 'auto'               # Lightning's strategy (`STRATEGIES`); 'auto': one process, or DDP for several
     threads: int | None = None           # CPU threads of the training process (default: torch's choice)
     runs_dir: str | None = None          # default <project>/runs
     logger: str = 'auto'                 # 'auto' (W&B if installed, else CSV only), 'wandb' or 'csv'
@@ -75,8 +80,14 @@ class LoopSection(Section):
                                    ('threads', self.threads is None or self.threads >= 1, "at least 1 or null"),
                                    ('betas', len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two values in [0, 1)"),
                                    ('device', self.device in DEVICES, f"one of {list(DEVICES)}"),
+                                   ('devices', self.devices >= 1, "at least 1"), ('num_nodes', self.num_nodes >= 1, "at least 1"),
+                                   ('strategy', self.strategy in STRATEGIES, f"one of {list(STRATEGIES)}"),
                                    ('precision', self.precision in PRECISIONS, f"one of {list(PRECISIONS)}"),
                                    ('logger', self.logger in LOGGERS, f"one of {list(LOGGERS)}"), ('figure_every', self.figure_every >= 1, "at least 1")]
+    @property
+    def processes(self) -> int:
+        "Training processes of the run (`devices` x `num_nodes`); each reads its own share of the training split."
+        return self.devices*self.num_nodes
     def optimizer_kwargs(self) -> dict:
         "The optimiser's settings, as keyword arguments of a training module."
         return {'lr': self.lr, 'weight_decay': self.weight_decay, 'betas': tuple(self.betas), 'lr_schedule': self.lr_schedule,
@@ -182,11 +193,11 @@ def datamodule_kwargs(self: TrainConfig) -> dict:
                 num_workers=l.num_workers, p_flip=d.p_flip, max_rotation_deg=d.max_rotation_deg, seed=l.seed, subset_size=d.subset_size,
                 resident=d.resident, source=d.source, neuroquery_dir=d.neuroquery_dir)
 
-_NOT_RESULT = {'data': ('data_dir', 'derived_dir', 'neuroquery_dir'), 'loop': ('num_workers', 'runs_dir', 'logger', 'figure_every', 'threads')}
+_NOT_RESULT = {'data': ('data_dir', 'derived_dir', 'neuroquery_dir'), 'loop': ('num_workers', 'runs_dir', 'logger', 'figure_every', 'threads', 'strategy')}
 
 @patch
 def result_defining(self: TrainConfig) -> dict:
-    "The config without what does not change the result (where data and runs are, workers, logging): a run's identity."
+    "The config without what does not change the result (where data and runs are, workers, logging, the strategy): a run's identity."
     d = self.to_dict()
     for s, keys in _NOT_RESULT.items(): d[s] = {k: v for k, v in d[s].items() if k not in keys}
     return d

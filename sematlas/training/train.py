@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 import sematlas
 from ..data.manifest import write_json
-from .callbacks import SampleFigures, ThroughputMonitor
+from .callbacks import RankSeeds, SampleFigures, ThroughputMonitor
 from .checkpoint import export_model, load_model
 from .config import TrainConfig
 from .runs import Run, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
@@ -59,6 +59,26 @@ def _set_threads_and_kernels(loop, accelerator: str):
     if accelerator == 'gpu': torch.set_float32_matmul_precision('high')
     if loop.deterministic: os.environ.setdefault('CUBLAS_WORKSPACE_CONFIG', ':4096:8')
 
+# %% ../../nbs/34_train.ipynb #6949cb67
+def _strategy(loop) -> str:
+    "Lightning's strategy for the `loop` section: DDP whenever there is more than one process (`'auto'`), else what it names."
+    return 'ddp' if loop.strategy == 'auto' and loop.processes > 1 else loop.strategy
+
+def _world(loop, accelerator: str) -> tuple[int, int]:
+    "This process's global rank and the number of processes, as the `Trainer` of the run will see them (from its launcher)."
+    if loop.processes == 1 and loop.strategy == 'auto': return 0, 1
+    t = L.Trainer(accelerator=accelerator, devices=loop.devices, num_nodes=loop.num_nodes, strategy=_strategy(loop), logger=False,
+                  enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    return t.global_rank, t.world_size
+
+def _await_rank0(partial: Path, timeout_s: float = 6*3600, poll_s: float = 1.0):
+    "On a rank other than 0: wait until rank 0 has prepared the data and started the run folder (its `run.json`)."
+    t0 = time.time()
+    while not (partial/'run.json').exists():
+        if time.time() - t0 > timeout_s:
+            raise TimeoutError(f"rank 0 did not start {partial} within {timeout_s:.0f} s; the runs folder must be one that every process sees")
+        time.sleep(poll_s)
+
 # %% ../../nbs/34_train.ipynb #d507ce38
 def as_config(cfg: TrainConfig | dict | Path | str) -> TrainConfig:
     "A validated `TrainConfig` from a config, a mapping, or a YAML/JSON path."
@@ -71,33 +91,43 @@ def _check_identity(cfg: TrainConfig, final: Path, partial: Path):
         if (d/'config.yaml').exists() and TrainConfig.load(d/'config.yaml').result_defining() != cfg.result_defining():
             raise ValueError(f"{d} holds a run with a different config; choose another name or remove it")
 
-def _start(cfg: TrainConfig, partial: Path, accelerator: str, precision: str) -> tuple:
-    "Prepare the data (the kind's data module), write config.yaml and run.json into `partial`; return the data module and run info."
+def _start(cfg: TrainConfig, partial: Path, accelerator: str, precision: str, rank: int = 0, world: int = 1) -> tuple:
+    """Prepare the data (the kind's data module) and return it with the run's info; rank 0 prepares the data and writes
+    config.yaml and run.json into `partial`, and the other ranks wait for it, then read the same data."""
     dm = cfg.kind.datamodule(cfg)
-    dm.prepare_data(); dm.setup()
-    partial.mkdir(parents=True, exist_ok=True)
-    cfg.save(partial/'config.yaml')
+    if rank == 0: dm.prepare_data()
+    else: _await_rank0(partial)
+    dm.setup()
     info = {'name': cfg.name, 'kind': cfg.model.kind, 'manifest_hash': dm.manifest_hash, 'wandb_id': f"{cfg.name}-{dm.manifest_hash[:8]}",
             'sematlas': sematlas.__version__, 'torch': torch.__version__, 'lightning': L.__version__, 'accelerator': accelerator,
-            'precision': precision, 'device_name': torch.cuda.get_device_name() if accelerator == 'gpu' else 'cpu',
+            'precision': precision, 'device_name': torch.cuda.get_device_name() if accelerator == 'gpu' else 'cpu', 'processes': world,
             'torch_threads': torch.get_num_threads(), 'splits': {k: len(v) for k, v in dm.splits.items()},
             'started': time.strftime('%Y-%m-%dT%H:%M:%S')}
-    write_json(info, partial/'run.json')
+    if rank == 0:
+        partial.mkdir(parents=True, exist_ok=True)
+        cfg.save(partial/'config.yaml')
+        write_json(info, partial/'run.json')
     return dm, info
 
 # %% ../../nbs/34_train.ipynb #b7204f84
 def _trainer(cfg: TrainConfig, partial: Path, dm, info: dict, progress: bool, extra: list) -> tuple:
     "The Lightning `Trainer` of a run, with its checkpointing, throughput, figures, the kind's callbacks and `extra`."
-    checkpoint = ModelCheckpoint(partial/'checkpoints', filename='best', monitor='val/loss', mode='min', save_last=True, save_top_k=1)
+    checkpoint = ModelCheckpoint(partial/'checkpoints', filename='best', monitor='val/loss', mode='min', save_top_k=1)
+    # every epoch's end, what a resumed run starts from (`save_last` writes only when the best one is replaced, since Lightning 2.6)
+    last = ModelCheckpoint(partial/'checkpoints', filename='last', save_top_k=1, enable_version_counter=False)
     throughput = ThroughputMonitor()
-    callbacks = [checkpoint, throughput, SampleFigures(partial/'figures', cfg.loop.figure_every, seed=cfg.loop.seed),
-                 *cfg.kind.callbacks(cfg), *extra]
-    if progress: callbacks.append(TQDMProgressBar(refresh_rate=max(1, len(dm.datasets['train'])//cfg.loop.batch_size//20)))
+    callbacks = [checkpoint, last, throughput, SampleFigures(partial/'figures', cfg.loop.figure_every, seed=cfg.loop.seed),
+                 RankSeeds(cfg.loop.seed), *cfg.kind.callbacks(cfg), *extra]
+    if progress: callbacks.append(TQDMProgressBar(refresh_rate=max(1, len(dm.datasets['train'])//cfg.loop.processes//cfg.loop.batch_size//20)))
     loggers = _loggers(cfg, partial, info['wandb_id'])
+    if cfg.loop.processes > 1:     # training metrics are logged as rank 0's share of the split saw them; validation's are synced
+        warnings.filterwarnings('ignore', message=r'It is recommended to use `self.log\(.(train|perf)/')
     # CUDA has no deterministic backward for trilinear upsampling (the 2 mm output step): warn there instead of failing
     deterministic = (True if info['accelerator'] == 'cpu' else 'warn') if cfg.loop.deterministic else False
     max_time = timedelta(minutes=cfg.loop.max_minutes) if cfg.loop.max_minutes else None
-    trainer = L.Trainer(accelerator=info['accelerator'], devices=1, precision=info['precision'], max_epochs=cfg.loop.epochs,
+    # several processes: each reads its share of the training split from the data module itself (no sampler added here)
+    trainer = L.Trainer(accelerator=info['accelerator'], devices=cfg.loop.devices, num_nodes=cfg.loop.num_nodes, strategy=_strategy(cfg.loop),
+                        use_distributed_sampler=False, precision=info['precision'], max_epochs=cfg.loop.epochs,
                         max_steps=cfg.loop.max_steps, max_time=max_time, deterministic=deterministic, callbacks=callbacks, logger=loggers,
                         default_root_dir=partial, limit_train_batches=cfg.loop.limit_train_batches, log_every_n_steps=10,
                         enable_progress_bar=progress, enable_model_summary=progress)
@@ -137,11 +167,13 @@ def _finish_info(info: dict, trainer, checkpoint, throughput, fit_s: float) -> d
     return info
 
 # %% ../../nbs/34_train.ipynb #57b7ec6b
-def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks: list | None = None) -> Run:
+def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks: list | None = None) -> Run | None:
     """Train the model a config describes (a `TrainConfig`, a mapping, or a YAML/JSON path) and return the finished `Run`.
 
     Prepares the data if needed, resumes an interrupted run of the same config, and leaves `runs/<name>/`.
     `callbacks` are extra Lightning callbacks. Ctrl-C stops after saving what is done (`KeyboardInterrupt`).
+    With several processes (`loop.devices`, `loop.num_nodes`) every process calls this; rank 0 writes the run
+    folder and returns the `Run`, the others return None when training ends.
     """
     cfg = as_config(cfg)
     final = cfg.run_dir()/cfg.name
@@ -151,14 +183,16 @@ def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks
         if progress: print(f"[train] {final} is finished with this config; nothing to do")
         return Run(final)
     accelerator, precision = _accelerator(cfg.loop)
+    rank, world = _world(cfg.loop, accelerator)
     _set_threads_and_kernels(cfg.loop, accelerator)
-    L.seed_everything(cfg.loop.seed, workers=True, verbose=False)
-    dm, info = _start(cfg, partial, accelerator, precision)
+    L.seed_everything(cfg.loop.seed, workers=True, verbose=False)     # the same in every process: the same model (`RankSeeds` then parts them)
+    dm, info = _start(cfg, partial, accelerator, precision, rank, world)
     module = cfg.kind.build(cfg, dm)
     module.model.set_base_rate(dm.mean_map)
     if cfg.kind.warm_start is not None: info['warm_start'] = cfg.kind.warm_start(module, dm, cfg)
     trainer, checkpoint, throughput, loggers = _trainer(cfg, partial, dm, info, progress, callbacks or [])
     fit_s = _fit(trainer, module, dm, partial/'checkpoints'/'last.ckpt')
+    if trainer.global_rank != 0: return None                         # the run folder, model file, figures and W&B are rank 0's
     merge_metrics(partial).to_csv(partial/'metrics.csv', index=False)
     best, _ = load_model(checkpoint.best_model_path or partial/'checkpoints'/'last.ckpt', module.device)
     summary = _report(cfg, partial, dm, best)
@@ -171,12 +205,14 @@ def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks
     return Run(final)
 
 # %% ../../nbs/34_train.ipynb #bb6288e3
-def run(cfg: TrainConfig | dict | Path | str, progress: bool = True) -> Run:
+def run(cfg: TrainConfig | dict | Path | str, progress: bool = True) -> Run | None:
     """The main job for one config: prepare the data, train (`train`), evaluate against the baselines (`sematlas evaluate`)
-    and run the model kind's analysis, if it has one; every step already done is skipped."""
+    and run the model kind's analysis, if it has one; every step already done is skipped. With several training
+    processes, rank 0 evaluates and analyses, and the others return None."""
     from sematlas.evaluation.evaluate import evaluate
     cfg = as_config(cfg)
     r = train(cfg, progress=progress)
+    if r is None: return None
     if not (r.path/'eval.json').exists(): evaluate(r.path, 'test', progress=progress)
     analysis = cfg.kind.analysis()
     if analysis is not None and not (r.path/'analysis.json').exists(): analysis(r.path, 'test', progress=progress)
