@@ -17,7 +17,7 @@ from ..data.manifest import write_json
 from .callbacks import SampleFigures, ThroughputMonitor
 from .checkpoint import export_model, load_model
 from .config import TrainConfig
-from .runs import Run, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
+from .runs import Run, run_lock, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
 
 # %% auto #0
 __all__ = ['wandb_mode', 'as_config', 'train', 'run']
@@ -142,8 +142,13 @@ def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks
 
     Prepares the data if needed, resumes an interrupted run of the same config, and leaves `runs/<name>/`.
     `callbacks` are extra Lightning callbacks. Ctrl-C stops after saving what is done (`KeyboardInterrupt`).
+    One process at a time trains a run folder (`run_lock`): another waits for it, then finds it finished.
     """
     cfg = as_config(cfg)
+    with run_lock(cfg.run_dir()/cfg.name): return _train(cfg, progress, callbacks)
+
+def _train(cfg: TrainConfig, progress: bool, callbacks: list | None) -> Run:
+    "The steps of `train`, run while holding the run folder's lock."
     final = cfg.run_dir()/cfg.name
     partial = final.with_name(cfg.name + '.partial')
     _check_identity(cfg, final, partial)
@@ -174,8 +179,11 @@ def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks
 def run(cfg: TrainConfig | dict | Path | str, progress: bool = True) -> Run:
     """The main job for one config: prepare the data, train (`train`), evaluate against the baselines (`sematlas evaluate`)
     and run the model kind's analysis, if it has one; every step already done is skipped."""
-    from sematlas.evaluation.evaluate import evaluate
     cfg = as_config(cfg)
+    with run_lock(cfg.run_dir()/cfg.name): return _run(cfg, progress)
+
+def _run(cfg: TrainConfig, progress: bool) -> Run:
+    from sematlas.evaluation.evaluate import evaluate
     r = train(cfg, progress=progress)
     if not (r.path/'eval.json').exists(): evaluate(r.path, 'test', progress=progress)
     analysis = cfg.kind.analysis()
