@@ -319,6 +319,10 @@ class VolumeCache:
         meta = json.loads(raw)
         if meta.get('format') != CACHE_FORMAT: raise CacheError(f"{self.path}: cache format {meta.get('format')}, expected {CACHE_FORMAT}")
         self.ids = meta.pop('ids')
+        records = self.env.stat()['entries'] - 2                     # all but the build and index records
+        if records != len(self.ids):
+            self.close()
+            raise CacheError(f"{self.path}: holds {records:,} study records, its index names {len(self.ids):,} (damaged); build it again")
         self.build = meta
         self.kernels = tuple(meta['kernels_fwhm_mm'])
         self.grid = MNIGrid.at(meta['res'])
