@@ -120,7 +120,8 @@ def merge_evaluation(run_path: Path, result: dict, per_study: pd.DataFrame, log=
         return result, per_study
     new = set(result['methods'])
     methods = {**{k: v for k, v in old.get('methods', {}).items() if k not in new}, **result['methods']}
-    methods = {k: methods[k] for k in [*[k for k in old.get('methods', {}) if k in methods], *[k for k in methods if k not in old.get('methods', {})]]}
+    rank = {k: n for n, k in enumerate(BASELINES)}                        # the table's order: baselines first, as `METHODS`
+    methods = dict(sorted(methods.items(), key=lambda kv: rank.get(kv[0], len(rank))))
     paired = {k: v for k, v in old.get('paired', {}).items() if not set(k.split(' - ')) & new}
     try: old_per = pd.read_csv(run_path/'eval_per_study.csv', dtype={'id': str})
     except (FileNotFoundError, pd.errors.EmptyDataError): old_per = per_study.iloc[:0]
