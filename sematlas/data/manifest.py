@@ -145,6 +145,9 @@ def file_lock(path: Path | str, wait: bool = True, timeout: float | None = None,
         Seconds to wait at most before raising `LockHeld` (default: as long as it takes).
     log : callable, optional
         Where the waiting message goes (default: standard error).
+
+    In a folder this process cannot write, an existing lock file is still honoured (read-only), and
+    a missing one is not needed: nothing can be written there.
     """
     path = Path(path).absolute()
     key = (str(path), os.getpid())
@@ -153,8 +156,10 @@ def file_lock(path: Path | str, wait: bool = True, timeout: float | None = None,
         try: yield path
         finally: _LOCKS[key][1] -= 1
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
-    f = open(path, 'a+')
+    try: path.parent.mkdir(parents=True, exist_ok=True); f = open(path, 'a+')
+    except OSError:                                            # a read-only folder: nobody writes there, or the lock exists to read
+        if not path.exists(): yield path; return
+        f = open(path, 'r')
     try:
         t0, said = time.monotonic(), False
         while True:
@@ -164,14 +169,15 @@ def file_lock(path: Path | str, wait: bool = True, timeout: float | None = None,
                     raise LockHeld(f"{path}: locked by {_holder(f)}; wait for it to finish or stop it") from None
                 if not said: (log or (lambda m: print(m, file=sys.stderr, flush=True)))(f"{path}: waiting for {_holder(f)}"); said = True
                 time.sleep(0.2)
-        f.seek(0); f.truncate()
-        f.write(json.dumps({'pid': os.getpid(), 'host': socket.gethostname(), 'command': ' '.join(sys.argv)[:300],
-                            'since': dt.datetime.now().isoformat(timespec='seconds')})); f.flush()
+        if f.writable():
+            f.seek(0); f.truncate()
+            f.write(json.dumps({'pid': os.getpid(), 'host': socket.gethostname(), 'command': ' '.join(sys.argv)[:300],
+                                'since': dt.datetime.now().isoformat(timespec='seconds')})); f.flush()
         _LOCKS[key] = [f, 1]
         try: yield path
         finally:
             del _LOCKS[key]
-            f.seek(0); f.truncate(); f.flush()
+            if f.writable(): f.seek(0); f.truncate(); f.flush()
     finally:
         f.close()                                              # closing the file releases the lock
 
