@@ -4,16 +4,61 @@
 
 # %% ../nbs/59_cli.ipynb #b06f3561
 from __future__ import annotations
-import argparse, sys
+import argparse, os, sys, tempfile
 from pathlib import Path
 
 # %% auto #0
-__all__ = ['COMMAND_GROUPS', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate', 'add_inference', 'build_parser', 'main']
+__all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
+           'add_inference', 'build_parser', 'main']
 
 # %% ../nbs/59_cli.ipynb #d82b737a
+NIFTI = ('.nii', '.nii.gz')
+
+def _writable(folder: Path, for_: Path):
+    "Check that this process can create files in `folder` (by making one: permissions, read-only disks and root all tell the truth so)."
+    try: fd, probe = tempfile.mkstemp(prefix='.sematlas-probe-', dir=folder)
+    except OSError as e: raise PermissionError(f"{for_}: cannot write into {folder} ({e.strerror or e})") from None
+    os.close(fd); os.unlink(probe)
+
+def _out_file(path: Path | None, suffixes=None, what: str = '-o') -> Path | None:
+    "Check, before any work, that `path` can be written: a file name (ending in one of `suffixes`) in an existing, writable folder."
+    if path is None: return None
+    if suffixes and not path.name.lower().endswith(tuple(suffixes)): raise ValueError(f"{path}: {what} must name a {' or '.join(suffixes)} file")
+    if path.is_dir(): raise ValueError(f"{path}: {what} is a folder; give a file name")
+    parent = path.parent
+    if not parent.exists(): raise ValueError(f"{path}: the folder {parent} does not exist")
+    if not parent.is_dir(): raise ValueError(f"{path}: {parent} is not a folder")
+    _writable(parent, path)
+    return path
+
+def _out_dir(path: Path | str | None, what: str = 'output folder') -> Path | None:
+    "Check, before any work, that the folder `path` can be written: it is a folder, or can be made inside a writable one."
+    if path is None: return None
+    path = Path(path)
+    if path.exists() and not path.is_dir(): raise ValueError(f"{path}: the {what} exists and is not a folder")
+    probe = path
+    while not probe.exists(): probe = probe.parent
+    if not probe.is_dir(): raise ValueError(f"{path}: {probe} is a file, so the {what} cannot be made")
+    _writable(probe, path)
+    return path
+
+def _distinct(**paths):
+    "Refuse two outputs (or an output and an input) that are the same file."
+    seen = {}
+    for name, p in paths.items():
+        if p is None: continue
+        key = os.path.realpath(p)
+        if key in seen: raise ValueError(f"{p}: given as both {seen[key]} and {name}; each output needs its own file")
+        seen[key] = name
+
+# %% ../nbs/59_cli.ipynb #4c6187fc
 def _save(img, out: Path) -> Path:
-    "Write a NIfTI image atomically and say so."
+    "Write a NIfTI image atomically and say so; an empty or non-finite image is refused."
+    import numpy as np
     from sematlas.data.manifest import atomic_path
+    data = np.asarray(img.dataobj)
+    if data.size == 0: raise ValueError(f"{out}: not written: the image would be empty")
+    if not np.isfinite(data).all(): raise ValueError(f"{out}: not written: the image would hold non-finite values (NaN or inf)")
     with atomic_path(out) as tmp: img.to_filename(str(tmp))
     print(f"wrote {out} ({'x'.join(map(str, img.shape))}, MNI152 {abs(img.affine[0, 0]):g} mm)")
     return out
@@ -27,10 +72,12 @@ def _save_text(text: str, out: Path) -> Path:
 
 # %% ../nbs/59_cli.ipynb #65519305
 def _prepare(args) -> int:
+    _out_dir(args.out_dir)
     import pandas as pd
-    from sematlas.data.prepare import prepare
-    p = prepare(args.scale, args.res, args.data_dir, args.out_dir, seed=args.seed, n_jobs=args.jobs,
-                subset_size=args.subset_size, build_cache=not args.no_cache, source=args.source, neuroquery_dir=args.neuroquery_dir)
+    from sematlas.data.prepare import MAX_EXCLUDED, prepare
+    p = prepare(args.scale, args.res, args.data_dir, args.out_dir, seed=args.seed, n_jobs=args.jobs, subset_size=args.subset_size,
+                build_cache=not args.no_cache, max_excluded=1.0 if args.accept_exclusions else MAX_EXCLUDED, source=args.source,
+                neuroquery_dir=args.neuroquery_dir)
     with pd.option_context('display.width', 200, 'display.max_colwidth', 120, 'display.max_columns', 20):
         print('\nSteps:\n' + p.report.to_string(index=False))
         print('\nCoordinate space:\n' + p.space_summary.round(2).to_string())
@@ -50,24 +97,32 @@ def add_prepare(sub):
     p.add_argument('--jobs', type=int, default=None, help='processes rendering the cache (default: all cores)')
     p.add_argument('--subset-size', type=int, default=1000, help='studies in the subset scale')
     p.add_argument('--no-cache', action='store_true', help='stop after the tables and splits')
+    p.add_argument('--accept-exclusions', action='store_true',
+                   help='go on when more than 5%% of the studies are excluded for having no peaks (by default a sign of a truncated file)')
     p.add_argument('--source', choices=['neurosynth', 'neuroquery', 'merged'], default='neurosynth',
                    help="which studies: Neurosynth's, NeuroQuery's (with their text), or both merged by PubMed id (default neurosynth)")
     p.add_argument('--neuroquery-dir', type=Path, default=None, help='NeuroQuery folder (default: neuroquery beside --data-dir; missing files are downloaded)')
     p.set_defaults(func=_prepare)
 
 # %% ../nbs/59_cli.ipynb #a9e6eb4b
+PATH_KEYS = ('data_dir', 'derived_dir', 'runs_dir')
+
 def _overrides(pairs: list[str]) -> dict:
-    "`KEY=VALUE` pairs, values read as YAML (so `epochs=5` is an int and `data_dir=null` is None)."
+    "`KEY=VALUE` pairs, values read as YAML (so `epochs=5` is an int and `data_dir=null` is None); relative paths made absolute."
     import yaml
     out = {}
     for p in pairs:
         if '=' not in p: raise ValueError(f"--set takes KEY=VALUE pairs, got {p!r}")
         k, v = p.split('=', 1); out[k.strip()] = yaml.safe_load(v)
+        if k.strip().rpartition('.')[2] in PATH_KEYS and isinstance(out[k.strip()], str):
+            out[k.strip()] = os.path.abspath(out[k.strip()])        # a path typed here is read against the working directory
     return out
 
 def _config(args):
     from sematlas.training.config import TrainConfig
-    return TrainConfig.load(args.config, _overrides(args.set))
+    cfg = TrainConfig.load(args.config, _overrides(args.set))
+    _out_dir(cfg.run_dir(), 'runs folder'); _out_dir(cfg.data.derived_dir, 'prepared-data folder')
+    return cfg
 
 def _train(args) -> int:
     from sematlas.training.train import train
@@ -99,12 +154,15 @@ def add_train(sub):
 
 # %% ../nbs/59_cli.ipynb #ac4f9d25
 def _evaluate(args) -> int:
+    if not args.run_dir.is_dir(): raise FileNotFoundError(f"{args.run_dir}: no such run folder")
+    _writable(args.run_dir, args.run_dir)
     from sematlas.evaluation.evaluate import METHODS, evaluate
     evaluate(args.run_dir, args.split, tuple(args.methods or METHODS), args.data_dir, device=args.device)
-    print(f"wrote {args.run_dir}/eval.json, eval.md, eval_per_study.csv, eval.png")
+    print(f"wrote {args.run_dir}/eval.json, eval.md, eval_per_study.csv, eval.png (merged with the methods scored before)")
     return 0
 
 def _analyze(args) -> int:
+    _out_file(args.out)
     from sematlas.evaluation.analysis import analysis_table
     from sematlas.training.runs import Run
     results = []
@@ -141,6 +199,8 @@ def add_evaluate(sub):
 def _setting(machine, args, prefix: str = '', like=None):
     "The condition setting of the arguments `query`, `topics`, `year`, `space`, `n_peaks` (with `prefix`); unset ones take `like`'s."
     get = lambda k: getattr(args, prefix + k, None)
+    if get('query') is not None and get('topics') is not None:
+        raise ValueError(f"give a text query or --{prefix.replace('_', '-')}topics, not both (the topics would be ignored)")
     return machine.conditions(query=get('query'), topics=get('topics'), year=get('year'), space=get('space'), n_peaks=get('n_peaks'),
                               strength=args.strength, like=like, text=get('text'))
 
@@ -154,6 +214,10 @@ def _describe(c) -> str:
     return '\n'.join(lines)
 
 def _generate(args) -> int:
+    _out_file(args.out, NIFTI)
+    if args.command == 'generate':
+        _out_file(args.sd_out, NIFTI, '--sd-out'); _out_file(args.samples_out, NIFTI, '--samples-out')
+        _distinct(out=args.out, sd_out=args.sd_out, samples_out=args.samples_out)
     from sematlas.apps.counterfactual import RELEASED_TEXT_MODEL, CounterfactualMachine
     text = getattr(args, 'text', None) is not None or getattr(args, 'vs_text', None) is not None
     cm = CounterfactualMachine.load(args.model or (RELEASED_TEXT_MODEL if text else None), args.device)
@@ -177,6 +241,13 @@ def _generate(args) -> int:
     return 0
 
 # %% ../nbs/59_cli.ipynb #7397a8c7
+def _positive(text: str) -> int:
+    "An argparse type: a whole number of at least 1."
+    try: n = int(text)
+    except ValueError: raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if n < 1: raise argparse.ArgumentTypeError(f"must be at least 1, got {n}")
+    return n
+
 def _condition_args(p, prefix: str = '', what: str = ''):
     dest = lambda k: prefix.replace('-', '_') + k
     p.add_argument(f'--{prefix}topics', dest=dest('topics'), nargs='+', default=None, help=f'topics{what} by number or label part, e.g. 9 or face_faces')
@@ -200,7 +271,7 @@ def add_generate(sub):
             _condition_args(p, 'vs-', ' of the reference (default: the same)')
         p.add_argument('--model', type=Path, default=None, help='model file with conditions (default: the released model, see README)')
         p.add_argument('--device', default='cpu')
-        p.add_argument('--n-samples', type=int, default=32, help='prior draws averaged into the expected map')
+        p.add_argument('--n-samples', type=_positive, default=32, help='prior draws averaged into the expected map')
         p.add_argument('--seed', type=int, default=0)
         p.add_argument('--regions', type=int, default=8, help='print this many top atlas regions (0: none)')
         p.add_argument('--atlas', choices=['harvard_oxford', 'aal'], default='harvard_oxford')
@@ -212,18 +283,21 @@ def add_generate(sub):
 
 # %% ../nbs/59_cli.ipynb #9be17c4a
 def _infer(args) -> int:
+    _out_file(args.out, ('.csv', '.tsv', '.txt') if args.command == 'encode' else NIFTI)
+    _distinct(input=getattr(args, 'input', None), out=args.out)
     import numpy as np
     from sematlas.apps.inference import VAEInference, read_input
+    x = read_input(args.input) if args.command in ('reconstruct', 'encode') else None     # a damaged input is named before the model loads
     vae = VAEInference.load(args.model, args.device)
     if args.command == 'sample': _save(vae.sample(args.n, args.seed, args.temperature), args.out)
     elif args.command == 'traverse':
         values = np.linspace(args.range[0], args.range[1], args.steps)
         _save(vae.traverse(args.axis, values), args.out)
         print('volumes at z[%d] = %s' % (args.axis, ', '.join(f'{v:g}' for v in values)))
-    elif args.command == 'reconstruct': _save(vae.reconstruct(read_input(args.input)), args.out)
+    elif args.command == 'reconstruct': _save(vae.reconstruct(x), args.out)
     else:
         import pandas as pd
-        mu, sd = vae.encode(read_input(args.input))
+        mu, sd = vae.encode(x)
         table = pd.DataFrame({'axis': np.arange(vae.latent_dim), 'mean': mu, 'sd': sd})
         if args.out: _save_text(table.to_csv(index=False), args.out)
         else: print(table.to_string(index=False))
@@ -239,12 +313,12 @@ def add_inference(sub):
         p.set_defaults(func=_infer)
         return p
     p = model_command('sample', 'maps for draws from the prior, as a 4-D NIfTI image')
-    p.add_argument('-n', type=int, default=8, help='number of samples'); p.add_argument('--seed', type=int, default=0)
+    p.add_argument('-n', type=_positive, default=8, help='number of samples'); p.add_argument('--seed', type=int, default=0)
     p.add_argument('--temperature', type=float, default=1.0, help='prior standard deviation multiplier')
     p.add_argument('-o', '--out', type=Path, required=True, help='output .nii.gz')
     p = model_command('traverse', 'maps along one latent axis (others at 0), as a 4-D NIfTI image')
     p.add_argument('--axis', type=int, required=True); p.add_argument('--range', type=float, nargs=2, default=(-3.0, 3.0))
-    p.add_argument('--steps', type=int, default=7); p.add_argument('-o', '--out', type=Path, required=True, help='output .nii.gz')
+    p.add_argument('--steps', type=_positive, default=7); p.add_argument('-o', '--out', type=Path, required=True, help='output .nii.gz')
     p = model_command('reconstruct', "a map's reconstruction through the model, as NIfTI")
     p.add_argument('input', type=Path, help='NIfTI map, or CSV/TSV of peaks with x, y, z columns (MNI mm)')
     p.add_argument('-o', '--out', type=Path, required=True, help='output .nii.gz')
@@ -256,22 +330,35 @@ def add_inference(sub):
 COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference)
 
 def build_parser() -> argparse.ArgumentParser:
-    "The `sematlas` argument parser: every command group's subcommands."
+    "The `sematlas` argument parser: every command group's subcommands, each with `--debug`."
     parser = argparse.ArgumentParser(prog='sematlas', description='A generative, hierarchical atlas of human brain function.')
+    parser.add_argument('--debug', action='store_true', help='show the traceback of an error')
     sub = parser.add_subparsers(dest='command', required=True)
     for add in COMMAND_GROUPS: add(sub)
+    for p in sub.choices.values(): p.add_argument('--debug', action='store_true', default=argparse.SUPPRESS, help='show the traceback of an error')
     return parser
+
+EXPECTED = (ValueError, OSError, RuntimeError, KeyError)
+"What an error of the user's input or environment raises: a bad value, a missing, damaged or unwritable file, a lock held."
+
+def _one_line(e: BaseException) -> str:
+    text = ' '.join(str(e).split()) if str(e) else type(e).__name__
+    return text.strip("'\"") if isinstance(e, KeyError) else text
 
 def main(argv: list[str] | None = None) -> int:
     "Entry point of the `sematlas` command."
     args = build_parser().parse_args(argv)
     try: return args.func(args)
-    except (ValueError, FileNotFoundError, RuntimeError) as e:
-        print(f"sematlas {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"sematlas {args.command}: interrupted; finished steps are kept, run the same command again to resume", file=sys.stderr)
         return 130
+    except Exception as e:
+        if args.debug: raise
+        if isinstance(e, EXPECTED):
+            print(f"sematlas {args.command}: error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        print(f"sematlas {args.command}: unexpected error: {type(e).__name__}: {_one_line(e)} (run again with --debug for the traceback)", file=sys.stderr)
+        return 1
 
 # %% ../nbs/59_cli.ipynb #b40f6dd0
 #| eval: false

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/50_inference.ipynb #d1d90f1f
 from __future__ import annotations
-import os, sys
+import csv, os, sys, warnings
 os.environ.setdefault('OMP_WAIT_POLICY', 'PASSIVE')        # before torch loads OpenMP (see above)
 os.environ.setdefault('THP_MEM_ALLOC_ENABLE', '1')
 from pathlib import Path
@@ -17,7 +17,7 @@ from ..models.network import GridVAE
 from ..training.checkpoint import NoNetwork, load_model, load_network
 
 # %% auto #0
-__all__ = ['torch_device', 'load_for_inference', 'VAEInference', 'read_input']
+__all__ = ['IN_BRAIN_WARN', 'NIFTI_SUFFIXES', 'torch_device', 'load_for_inference', 'VAEInference', 'read_input']
 
 # %% ../../nbs/50_inference.ipynb #603da2b5
 def torch_device(device: str | torch.device) -> torch.device:
@@ -80,6 +80,19 @@ def peaks_to_map(self: VAEInference, peaks) -> np.ndarray:
     return self.grid.unmask(render_peaks(xyz, self.grid, self.kernel))
 
 # %% ../../nbs/50_inference.ipynb #2ca04f98
+IN_BRAIN_WARN = 0.5
+"Share of a map's mass inside the MNI152 brain below which `image_to_array` warns that it may be in another space."
+
+def _check_in_brain(data: np.ndarray, mask: np.ndarray, had_signal: bool = False):
+    "Refuse maps with nothing inside the brain; warn about maps mostly outside it (another space, or a shifted image)."
+    inside, total = data[:, mask].sum(1), data.sum((1, 2, 3))
+    if (inside <= 0).any():
+        where = 'the map is empty' if (total[inside <= 0] <= 0).all() and not had_signal else 'the map does not overlap the MNI152 brain'
+        raise ValueError(f"{where} (no positive value inside the brain mask): is it an MNI152 map?")
+    share = float((inside/total).min())
+    if share < IN_BRAIN_WARN:
+        warnings.warn(f"only {share:.0%} of the map lies inside the MNI152 brain: is it in MNI152 space? (it is read as if it were)")
+
 def _resampled(img, grid: MNIGrid):
     "An image on `grid` (resampled with nilearn when its grid differs)."
     if img.shape[:3] == grid.shape and np.allclose(img.affine, grid.affine, atol=1e-3): return img
@@ -92,9 +105,11 @@ def image_to_array(self: VAEInference, img) -> np.ndarray:
     if isinstance(img, (str, Path)): img = nib.load(str(img))
     if isinstance(img, nib.spatialimages.SpatialImage):
         if img.ndim not in (3, 4): raise ValueError(f"expected a 3-D or 4-D image, got {img.ndim}-D of shape {img.shape}")
+        had_signal = bool(np.any(np.asarray(img.dataobj) != 0))
         data = np.asarray(_resampled(img, self.grid).get_fdata(dtype='float32'))
         data = data[None] if data.ndim == 3 else np.moveaxis(data, -1, 0)
     else:
+        had_signal = False
         data = np.asarray(img, dtype='float32')
         if data.shape[-3:] != self.grid.shape or data.ndim not in (3, 4):
             raise ValueError(f"expected an array shaped {self.grid.shape} (or (n, {', '.join(map(str, self.grid.shape))})) "
@@ -103,21 +118,33 @@ def image_to_array(self: VAEInference, img) -> np.ndarray:
     if not np.isfinite(data).all(): raise ValueError("the map has non-finite values (NaN or inf)")
     if (data < -1e-6).any(): raise ValueError("the map has negative values: the model describes non-negative peak-density maps")
     data = np.clip(data, 0, None)
+    _check_in_brain(data, self.grid.mask, had_signal)
     data[:, ~self.grid.mask] = 0
     return data
 
 # %% ../../nbs/50_inference.ipynb #0ef1ca28
+NIFTI_SUFFIXES = ('.nii', '.nii.gz')
+
 def read_input(path: Path | str):
-    "A NIfTI image path, or a CSV/TSV table of peaks with x, y, z columns (MNI mm), read for `encode` and `reconstruct`."
+    "A NIfTI image (read and checked, as an image in memory), or a CSV/TSV table of peaks with x, y, z columns (MNI mm), for `encode` and `reconstruct`."
     path = Path(path)
-    if path.name.lower().endswith(('.csv', '.tsv', '.txt')):
-        if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
-        import pandas as pd
-        t = pd.read_csv(path, sep=None, engine='python')
-        if not {'x', 'y', 'z'} <= set(t.columns): raise ValueError(f"{path}: a peak table needs x, y, z columns, found {list(t.columns)}")
-        return t
     if not path.exists(): raise FileNotFoundError(f"{path}: no such file")
-    return path
+    if path.is_dir(): raise ValueError(f"{path}: a folder, not a map or a peak table")
+    if path.name.lower().endswith(('.csv', '.tsv', '.txt')):
+        import pandas as pd
+        try: t = pd.read_csv(path, sep=None, engine='python')
+        except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, csv.Error) as e:
+            raise ValueError(f"{path}: not a readable peak table ({type(e).__name__}: {e})") from e
+        if not {'x', 'y', 'z'} <= set(t.columns): raise ValueError(f"{path}: a peak table needs x, y, z columns, found {list(t.columns)}")
+        if not len(t): raise ValueError(f"{path}: the peak table has no rows")
+        return t
+    if not path.name.lower().endswith(NIFTI_SUFFIXES):
+        raise ValueError(f"{path}: give a NIfTI map ({', '.join(NIFTI_SUFFIXES)}) or a peak table (.csv, .tsv)")
+    try:
+        img = nib.load(str(path))
+        return nib.Nifti1Image(np.asarray(img.get_fdata(dtype='float32')), img.affine, img.header)
+    except Exception as e:                                   # nibabel, gzip and zlib fail in many ways on a damaged file
+        raise ValueError(f"{path}: not a readable NIfTI image (truncated or not NIfTI?): {type(e).__name__}: {str(e)[:200]}") from e
 
 @patch
 def as_maps(self: VAEInference, x) -> torch.Tensor:
@@ -135,6 +162,8 @@ def encode(self: VAEInference, x) -> tuple[np.ndarray, np.ndarray]:
     maps = self.as_maps(x)
     mu, logvar = (self.module.encode if self.module is not self.model else self.model.encode_batch)({'volume': maps})
     mu, sd = mu.cpu().numpy(), torch.exp(0.5*logvar).cpu().numpy()
+    if not (np.isfinite(mu).all() and np.isfinite(sd).all()):
+        raise ValueError(f"the map's code is not finite: its values (up to {float(maps.max()):.3g}) are far outside the range of a peak-density map")
     return (mu[0], sd[0]) if len(maps) == 1 else (mu, sd)
 
 @patch
@@ -148,6 +177,8 @@ def decode_array(self: VAEInference, z) -> np.ndarray:
         raise ValueError(f"latent vectors must have {self.latent_dim} values (shape ({self.latent_dim},) or (n, {self.latent_dim})), got {z.shape}")
     if not np.isfinite(z2).all(): raise ValueError("latent vector has non-finite values")
     maps = self.model.intensity(self.module.generate(torch.from_numpy(z2).to(self.device)))[:, 0].float().cpu().numpy()
+    if not np.isfinite(maps).all():
+        raise ValueError(f"the decoded map is not finite: latent values up to {float(np.abs(z2).max()):.3g} are far outside the prior")
     return maps[0] if single else maps
 
 @patch
@@ -174,6 +205,7 @@ def reconstruct(self: VAEInference, x) -> nib.Nifti1Image:
 def sample(self: VAEInference, n: int = 1, seed: int | None = None, temperature: float = 1.0) -> nib.Nifti1Image:
     "Maps for `n` draws from the prior N(0, temperature^2 I), as a 4-D image."
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
+    if not (np.isfinite(temperature) and temperature >= 0): raise ValueError(f"temperature must be finite and non-negative, got {temperature}")
     z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype('float32')*temperature
     return self.to_image(self.decode_array(z).reshape(n, *self.grid.shape))
 
@@ -184,5 +216,6 @@ def traverse(self: VAEInference, axis: int, values=(-3, -2, -1, 0, 1, 2, 3), z=N
     z0 = np.zeros(self.latent_dim, dtype='float32') if z is None else np.asarray(z, dtype='float32').copy()
     if z0.shape != (self.latent_dim,): raise ValueError(f"z must have {self.latent_dim} values, got shape {z0.shape}")
     values = np.atleast_1d(np.asarray(values, dtype='float32'))
+    if not len(values): raise ValueError("no values to traverse: give at least one")
     zs = np.repeat(z0[None], len(values), 0); zs[:, axis] = values
     return self.to_image(self.decode_array(zs).reshape(len(values), *self.grid.shape))

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/07_cache.ipynb #4f7881d1
 from __future__ import annotations
-import hashlib, json, math, os, shutil, struct
+import hashlib, json, math, os, shutil, struct, threading, time
 from collections import deque
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -178,6 +178,18 @@ def _open_partial(partial: Path, build: dict, map_size: int) -> lmdb.Environment
     with env.begin(write=True) as txn: txn.put(BUILD_KEY, json.dumps(build).encode())
     return env
 
+# %% ../../nbs/07_cache.ipynb #33e76687
+def _watch_parent(parent: int, every: float = 0.5):
+    "Pool initializer: end this worker process when its parent `parent` has died (it is then adopted by another)."
+    def watch():
+        while os.getppid() == parent: time.sleep(every)
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name='watch-parent').start()
+
+def _pool(n_jobs: int) -> ProcessPoolExecutor:
+    "A process pool whose workers end with this process, however it ends."
+    return ProcessPoolExecutor(n_jobs, initializer=_watch_parent, initargs=(os.getpid(),))
+
 # %% ../../nbs/07_cache.ipynb #f03d7aee
 def _bounded_map(pool, fn, args, window: int):
     "`pool.map` that keeps at most `window` chunks in flight, so finished results never pile up in memory."
@@ -197,7 +209,7 @@ def _fill_partial(env: lmdb.Environment, items: list, res: int, kernels, truncat
     n_jobs = n_jobs or os.cpu_count() or 1
     bar = tqdm(total=len(items), initial=len(items) - len(todo), desc=f'cache {res} mm', unit='study', disable=not progress)
     args = [(res, tuple(kernels), truncate, c) for c in chunks]
-    pool = ProcessPoolExecutor(n_jobs) if n_jobs > 1 and len(chunks) > 1 else None
+    pool = _pool(n_jobs) if n_jobs > 1 and len(chunks) > 1 else None
     try:
         for recs in (_bounded_map(pool, _render_chunk, args, 2*n_jobs) if pool else map(_render_chunk, args)):
             with env.begin(write=True) as txn:
@@ -307,6 +319,10 @@ class VolumeCache:
         meta = json.loads(raw)
         if meta.get('format') != CACHE_FORMAT: raise CacheError(f"{self.path}: cache format {meta.get('format')}, expected {CACHE_FORMAT}")
         self.ids = meta.pop('ids')
+        records = self.env.stat()['entries'] - 2                     # all but the build and index records
+        if records != len(self.ids):
+            self.close()
+            raise CacheError(f"{self.path}: holds {records:,} study records, its index names {len(self.ids):,} (damaged); build it again")
         self.build = meta
         self.kernels = tuple(meta['kernels_fwhm_mm'])
         self.grid = MNIGrid.at(meta['res'])

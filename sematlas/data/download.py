@@ -4,7 +4,7 @@
 
 # %% ../../nbs/00_download.ipynb #88d70c85
 from __future__ import annotations
-import gzip, os, shutil, tempfile, zlib
+import datetime, gzip, io, os, shutil, tempfile, zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -87,15 +87,29 @@ COORD_COLUMNS = ['id', 'x', 'y', 'z']
 META_COLUMNS = ['id', 'space', 'year']
 
 # %% ../../nbs/00_download.ipynb #6206c9bd
+def _text(path: Path) -> bytes:
+    "The bytes of a table, decompressed if it is gzip; a stream that stops before its end, or a cut last line, is an error."
+    raw = path.read_bytes()
+    if not raw: raise NeurosynthFormatError(f"{path.name}: empty file")
+    if raw[:2] == b'\x1f\x8b' or path.suffix == '.gz':
+        try: raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
+            raise NeurosynthFormatError(f"{path.name}: file is truncated or not valid gzip ({e})") from e
+    if raw and not raw.endswith(b'\n'):
+        last = raw[raw.rfind(b'\n') + 1:][:60].decode(errors='replace')
+        raise NeurosynthFormatError(f"{path.name}: file is truncated: its last line {last!r} is incomplete (no line end)")
+    return raw
+
 def _read_tsv(path: Path, required: list[str]) -> pd.DataFrame:
-    try: df = pd.read_csv(path, sep='\t', low_memory=False)
-    except FileNotFoundError: raise
-    except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as e:
-        raise NeurosynthFormatError(f"{path.name}: file is truncated or not valid gzip ({e})") from e
+    raw = _text(path)
+    try: df = pd.read_csv(io.BytesIO(raw), sep='\t', low_memory=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise NeurosynthFormatError(f"{path.name}: cannot parse as a tab-separated table ({e})") from e
     miss = [c for c in required if c not in df.columns]
     if miss: raise NeurosynthFormatError(f"{path.name}: missing column(s) {miss}; found {list(df.columns)}")
+    lines = sum(1 for l in raw.split(b'\n') if l.strip()) - 1
+    if lines != len(df): raise NeurosynthFormatError(f"{path.name}: {lines:,} lines but {len(df):,} rows read (a quote or line end out of place?)")
+    if not len(df): raise NeurosynthFormatError(f"{path.name}: no rows (only a header)")
     return df
 
 # %% ../../nbs/00_download.ipynb #182cadc6
@@ -121,7 +135,7 @@ def read_coordinates(path: Path | str) -> pd.DataFrame:
 
 # %% ../../nbs/00_download.ipynb #4a82a7f4
 def read_metadata(path: Path | str) -> pd.DataFrame:
-    "One row per study: id, doi, space, title, authors, year, journal; `space` upper-cased, year an integer."
+    "One row per study: id, doi, space, title, authors, year, journal; `space` upper-cased, year an integer (1900 to next year)."
     path = Path(path)
     df = _read_tsv(path, META_COLUMNS)
     df['id'] = df['id'].astype(str)
@@ -130,6 +144,9 @@ def read_metadata(path: Path | str) -> pd.DataFrame:
     year = _numeric(df, 'year', path)
     if year.isna().any(): raise NeurosynthFormatError(f"{path.name}: study {df['id'][year.isna()].iloc[0]} has no year")
     df['year'] = year.astype(int)
+    odd = ~df['year'].between(1900, datetime.date.today().year + 1)
+    if odd.any(): raise NeurosynthFormatError(f"{path.name}: study {df['id'][odd].iloc[0]} has year {df['year'][odd].iloc[0]}, "
+                                              f"outside 1900-{datetime.date.today().year + 1}")
     df['space'] = df['space'].fillna('UNKNOWN').astype(str).str.upper()
     for c in ('doi', 'title', 'authors', 'journal'):
         df[c] = df[c].astype('string') if c in df else pd.Series(pd.NA, index=df.index, dtype='string')
@@ -263,6 +280,7 @@ def draw_subset(studies: pd.DataFrame, n: int = 1000, seed: int = 0) -> pd.Index
     pd.Index
         The drawn ids, ordered by year.
     """
+    if not isinstance(n, (int, np.integer)) or n < 1: raise ValueError(f"the subset size must be a positive number of studies, got {n!r}")
     if n >= len(studies): return pd.Index(studies['id'])
     studies = studies.assign(year=studies['year'].fillna(0))          # unknown years (NeuroQuery's articles) form one stratum
     sizes = studies['year'].value_counts().sort_index()

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/01_manifest.ipynb #6fa9c24c
 from __future__ import annotations
-import hashlib, json, os, shutil, tempfile, warnings, zipfile, zlib, datetime as dt
+import fcntl, hashlib, json, os, shutil, socket, sys, tempfile, time, warnings, zipfile, zlib, datetime as dt
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable
@@ -12,8 +12,8 @@ import numpy as np
 
 # %% auto #0
 __all__ = ['project_root', 'data_root', 'sha256_file', 'canonical_json', 'content_hash', 'atomic_path', 'write_json', 'read_json',
-           'CorruptFile', 'arrays_sha256', 'write_arrays', 'read_arrays', 'cached_arrays', 'make_manifest',
-           'manifest_hash', 'write_manifest', 'read_manifest']
+           'LockHeld', 'file_lock', 'CorruptFile', 'arrays_sha256', 'write_arrays', 'read_arrays', 'cached_arrays',
+           'make_manifest', 'manifest_hash', 'write_manifest', 'read_manifest']
 
 # %% ../../nbs/01_manifest.ipynb #33a44bf5
 def project_root(start: Path | str | None = None) -> Path | None:
@@ -69,11 +69,20 @@ def content_hash(obj: Any) -> str:
     return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
 
 # %% ../../nbs/01_manifest.ipynb #bbf7476c
+_UMASK = os.umask(0); os.umask(_UMASK)                     # the process's umask, read once
+
+def _keep_mode(dest: Path, target: Path, is_dir: bool):
+    "Give `target` the permissions of the `dest` it replaces (a new folder: the umask's, not `mkdtemp`'s 0700)."
+    try: mode = dest.stat().st_mode & 0o7777 if dest.exists() else (0o777 & ~_UMASK if is_dir else None)
+    except OSError: return
+    if mode is not None: os.chmod(target, mode)
+
 @contextmanager
 def atomic_path(dest: Path | str, is_dir: bool = False):
     """Yield a temporary path beside `dest`; on success move it onto `dest` in one step, on error remove it.
 
-    Replacing an existing folder removes the old one just before the rename.
+    Replacing an existing folder removes the old one just before the rename. The result keeps the
+    permissions of the file or folder it replaces.
 
     Parameters
     ----------
@@ -88,6 +97,7 @@ def atomic_path(dest: Path | str, is_dir: bool = False):
     target = tmp if is_dir else tmp/dest.name
     try:
         yield target
+        _keep_mode(dest, target, is_dir)
         if is_dir and dest.exists(): shutil.rmtree(dest)
         os.replace(target, dest)
     finally:
@@ -106,6 +116,70 @@ def read_json(path: Path | str) -> Any:
     try: return json.loads(path.read_text())
     except FileNotFoundError: raise
     except (json.JSONDecodeError, UnicodeDecodeError) as e: raise ValueError(f"{path}: corrupt JSON ({e})") from e
+
+# %% ../../nbs/01_manifest.ipynb #fc11b3f5
+class LockHeld(RuntimeError):
+    "Another process holds a lock that was asked for without waiting; the message names the holder."
+
+_LOCKS: dict[tuple[str, int], list] = {}   # (lock file, process id) -> [file object, depth]
+
+def _holder(f) -> str:
+    f.seek(0)
+    try: h = json.loads(f.read() or '{}')
+    except ValueError: h = {}
+    return (f"process {h['pid']} on {h.get('host', '?')} since {h.get('since', '?')} ({h.get('command', '?')})"
+            if 'pid' in h else 'another process')
+
+# %% ../../nbs/01_manifest.ipynb #2414cfa4
+@contextmanager
+def file_lock(path: Path | str, wait: bool = True, timeout: float | None = None, log=None):
+    """Hold an exclusive lock on the file `path` (made if missing) while the block runs.
+
+    Parameters
+    ----------
+    path : Path or str
+        The lock file, e.g. `<folder>/.lock`.
+    wait : bool
+        If another process holds it, wait (saying so, once) rather than raise `LockHeld`.
+    timeout : float, optional
+        Seconds to wait at most before raising `LockHeld` (default: as long as it takes).
+    log : callable, optional
+        Where the waiting message goes (default: standard error).
+
+    In a folder this process cannot write, an existing lock file is still honoured (read-only), and
+    a missing one is not needed: nothing can be written there.
+    """
+    path = Path(path).absolute()
+    key = (str(path), os.getpid())
+    if key in _LOCKS:                                          # re-entrant within this process
+        _LOCKS[key][1] += 1
+        try: yield path
+        finally: _LOCKS[key][1] -= 1
+        return
+    try: path.parent.mkdir(parents=True, exist_ok=True); f = open(path, 'a+')
+    except OSError:                                            # a read-only folder: nobody writes there, or the lock exists to read
+        if not path.exists(): yield path; return
+        f = open(path, 'r')
+    try:
+        t0, said = time.monotonic(), False
+        while True:
+            try: fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB); break
+            except BlockingIOError:
+                if not wait or (timeout is not None and time.monotonic() - t0 > timeout):
+                    raise LockHeld(f"{path}: locked by {_holder(f)}; wait for it to finish or stop it") from None
+                if not said: (log or (lambda m: print(m, file=sys.stderr, flush=True)))(f"{path}: waiting for {_holder(f)}"); said = True
+                time.sleep(0.2)
+        if f.writable():
+            f.seek(0); f.truncate()
+            f.write(json.dumps({'pid': os.getpid(), 'host': socket.gethostname(), 'command': ' '.join(sys.argv)[:300],
+                                'since': dt.datetime.now().isoformat(timespec='seconds')})); f.flush()
+        _LOCKS[key] = [f, 1]
+        try: yield path
+        finally:
+            del _LOCKS[key]
+            if f.writable(): f.seek(0); f.truncate(); f.flush()
+    finally:
+        f.close()                                              # closing the file releases the lock
 
 # %% ../../nbs/01_manifest.ipynb #9deb5763
 class CorruptFile(ValueError):

@@ -4,7 +4,7 @@
 
 # %% ../../nbs/10_prepare.ipynb #7977fc99
 from __future__ import annotations
-import time
+import math, time
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -13,7 +13,7 @@ from .cache import KERNELS_FWHM, VolumeCache, build_volume_cache
 from .dedup import deduplicate_peaks
 from .download import NeurosynthTables, data_root, draw_subset, fetch_neurosynth_files, load_neurosynth
 from .grid import MNIGrid
-from .manifest import atomic_path, make_manifest, read_json, write_manifest
+from .manifest import atomic_path, file_lock, make_manifest, manifest_hash, read_json, write_manifest
 from .mock import make_mock_neurosynth
 from .neuroquery import (SOURCES, combine_sources, fetch_neuroquery_files, load_neuroquery, make_mock_neuroquery,
                                       neuroquery_dir, read_term_counts, study_term_counts)
@@ -23,7 +23,7 @@ from .splits import load_splits, make_splits, save_splits
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['SCALES', 'derived_dir', 'PreparedData', 'clean_tables', 'source_files', 'prepare']
+__all__ = ['SCALES', 'MAX_EXCLUDED', 'derived_dir', 'PreparedData', 'clean_tables', 'source_files', 'prepare']
 
 # %% ../../nbs/10_prepare.ipynb #bbfc00f4
 SCALES = ('mock', 'subset', 'full')
@@ -174,28 +174,64 @@ def _write_tables(t: dict, tables_dir: Path, manifest: dict):
         t['space_summary'].to_csv(tmp/'space_summary.csv')
         for f in list(tmp.iterdir()): write_manifest(manifest, f)
 
+# %% ../../nbs/10_prepare.ipynb #b5929066
+def _expect(expected: str | None, got: str, where: Path):
+    "Refuse data other than `expected` (a manifest hash), before anything is written."
+    if expected is not None and got != expected:
+        raise ValueError(f"{where}: these are data {got[:12]}, not the expected {expected[:12]} (other files, scale or parameters); nothing was changed")
+
 # %% ../../nbs/10_prepare.ipynb #95f50a28
+MAX_EXCLUDED = 0.05
+"Share of studies `prepare` may exclude (no peaks, or none left in the brain) before it stops: the real data exclude 0.3%."
+
+def _check_exclusions(t: dict, n_in: int, max_excluded: float, source: Path):
+    "Stop when no study is left, or when more than `max_excluded` of the `n_in` studies were excluded (a truncated or damaged input)."
+    ex = t['excluded_studies']
+    why = ', '.join(f"{n:,} {r}" for r, n in ex['reason'].value_counts().items())
+    if not len(t['studies']): raise ValueError(f"{source}: no study has peaks left ({why}); the files are empty or damaged")
+    if len(ex) > max_excluded*n_in:
+        raise ValueError(f"{source}: {len(ex):,} of {n_in:,} studies ({len(ex)/n_in:.1%}) would be excluded ({why}), more than "
+                         f"{max_excluded:.0%}: the coordinates file looks truncated or damaged. If this is expected, accept it "
+                         f"(`max_excluded=1`, or `sematlas prepare --accept-exclusions`)")
+
 def _prepare_tables(files: dict, scale: str, tables_dir: Path, manifest: dict, subset_size: int, seed: int,
-                    unknown_space: str, progress: bool, log):
+                    unknown_space: str, progress: bool, log, max_excluded: float = MAX_EXCLUDED,
+                    expect_hash: str | None = None, force: bool = False):
     "Read, select and clean the studies into `tables_dir`, unless the tables there are current for `manifest`."
-    if _tables_current(tables_dir, manifest): return log(f"[prepare] tables up to date in {tables_dir}")
+    if not force and _tables_current(tables_dir, manifest):
+        _expect(expect_hash, read_json(tables_dir/'studies.parquet.manifest.json')['manifest_hash'], tables_dir)
+        return log(f"[prepare] tables up to date in {tables_dir}")
     log(f"[prepare] reading {files['coordinates'].parent}")
     source = manifest['params'].get('source', 'neurosynth')
     ns = combine_sources(source, load_neurosynth(files), load_neuroquery(files) if 'nq_metadata' in files else None)
     if scale == 'subset': ns = ns.select(draw_subset(ns.studies, subset_size, seed))
     t = clean_tables(ns, unknown_space, progress=progress)
+    _check_exclusions(t, len(ns.studies), max_excluded, files['coordinates'].parent)
     if source != 'neurosynth':                    # term counts of each kept study, rows in the studies' order
         t['text_counts'], t['studies']['has_text'] = study_term_counts(t['studies'], read_term_counts(files))
     counts = {'studies': len(t['studies']), 'peaks': len(t['peaks']), 'studies_in': len(ns.studies), 'peaks_in': len(ns.peaks)}
+    _expect(expect_hash, manifest_hash({**manifest, 'counts': counts}), files['coordinates'].parent)
     _write_tables(t, tables_dir, {**manifest, 'counts': counts})
 
 # %% ../../nbs/10_prepare.ipynb #a3b9c26a
 def _read_tables(out: Path, tables_dir: Path) -> PreparedData:
-    "The prepared tables in `tables_dir`, with their manifest hash."
+    "The prepared tables in `tables_dir`, with their manifest hash; tables that do not match their manifest's counts are an error."
     tm = read_json(tables_dir/'studies.parquet.manifest.json')
-    return PreparedData(out, pd.read_parquet(tables_dir/'studies.parquet'), pd.read_parquet(tables_dir/'peaks.parquet'),
+    data = PreparedData(out, pd.read_parquet(tables_dir/'studies.parquet'), pd.read_parquet(tables_dir/'peaks.parquet'),
                         pd.read_parquet(tables_dir/'topics.parquet').set_index('id'), pd.read_csv(tables_dir/'report.csv', keep_default_na=False),
                         pd.read_csv(tables_dir/'space_summary.csv', index_col=0), tm['manifest_hash'])
+    got = {'studies': len(data.studies), 'peaks': len(data.peaks)}
+    if any(tm['counts'].get(k, v) != v for k, v in got.items()) or len(data.topics) != len(data.studies):
+        raise ValueError(f"{tables_dir}: the tables hold {got}, their manifest says {tm['counts']}")
+    return data
+
+def _tables(out: Path, tables_dir: Path, rebuild, log) -> PreparedData:
+    "The prepared tables; damaged ones (unreadable, or not what their manifest says) are built again with `rebuild()`."
+    try: return _read_tables(out, tables_dir)
+    except Exception as e:                                     # parquet, CSV and JSON readers raise many kinds
+        log(f"[prepare] the tables in {tables_dir} are damaged ({type(e).__name__}: {str(e)[:200]}); building them again")
+        rebuild()
+        return _read_tables(out, tables_dir)
 
 # %% ../../nbs/10_prepare.ipynb #f4c35119
 def _derived_manifest(manifest: dict, data: PreparedData, step: str, extra: dict, counts: dict) -> dict:
@@ -229,11 +265,39 @@ def _prepare_splits(data: PreparedData, manifest: dict, split_fractions, seed: i
                                          {k: len(v) for k, v in splits.items()}), splits_path)
     return splits_path
 
+# %% ../../nbs/10_prepare.ipynb #688f75fd
+def _check_subset_size(n, fractions):
+    "A subset size that leaves every split at least one study."
+    f = [x/sum(fractions) for x in fractions if x > 0]
+    least = math.ceil(1/min(f) - 1e-9)
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < least:
+        raise ValueError(f"subset size {n!r}: at least {least} studies are needed to give every split (fractions {tuple(fractions)}) one")
+
+# %% ../../nbs/10_prepare.ipynb #83ebcb5d
+def _prepare(scale, res, data_dir, out, seed, kernels, n_jobs, subset_size, unknown_space, split_fractions, build_cache,
+             progress, max_excluded, expect_hash, log, source='neurosynth', neuroquery_dir=None) -> PreparedData:
+    "The steps of `prepare`, run while holding the lock of `out`."
+    t0 = time.time()
+    files = source_files(scale, data_dir, out, seed, source, neuroquery_dir)
+    params = {**({'source': source} if source != 'neurosynth' else {}), 'seed': seed, 'subset_size': subset_size if scale == 'subset' else None, 'unknown_space': unknown_space,
+              'outside_brain_mm': OUTSIDE_BRAIN_MM, 'rmsd_flag_mm': RMSD_FLAG_MM, 'dedup_decimals': 1}
+    tables_dir = out/'tables'
+    manifest = make_manifest(files, scale, params, {}, step='tables')
+    step = lambda force=False: _prepare_tables(files, scale, tables_dir, manifest, subset_size, seed, unknown_space, progress, log,
+                                               max_excluded, expect_hash, force)
+    step()
+    data = _tables(out, tables_dir, lambda: step(force=True), log)
+    if build_cache: data.cache_path = _prepare_cache(data, manifest, res, kernels, n_jobs, progress, log)
+    data.splits_path = _prepare_splits(data, manifest, split_fractions, seed)
+    log(f"[prepare] done in {time.time() - t0:.0f} s: {data}")
+    return data
+
 # %% ../../nbs/10_prepare.ipynb #02d2ea6c
 def prepare(scale: str = 'subset', res: int = 4, data_dir: Path | str | None = None, out_dir: Path | str | None = None,
             seed: int = 0, kernels=KERNELS_FWHM, n_jobs: int | None = None, subset_size: int = 1000,
             unknown_space: str = 'MNI', split_fractions=(0.8, 0.1, 0.1), build_cache: bool = True,
-            progress: bool = True, source: str = 'neurosynth', neuroquery_dir: Path | str | None = None) -> PreparedData:
+            progress: bool = True, max_excluded: float = MAX_EXCLUDED, expect_hash: str | None = None, source: str = 'neurosynth',
+            neuroquery_dir: Path | str | None = None) -> PreparedData:
     """Run the data pipeline for `scale` at grid `res`; steps whose products are current are skipped.
 
     Parameters
@@ -260,26 +324,23 @@ def prepare(scale: str = 'subset', res: int = 4, data_dir: Path | str | None = N
         Train/val/test shares (`make_splits`).
     build_cache : bool
         Build the volume cache (else only the tables and the splits).
+    max_excluded : float
+        Stop when a larger share of the studies would be excluded for having no peaks (`MAX_EXCLUDED`).
+    expect_hash : str, optional
+        Refuse, before writing anything, data whose manifest hash is another (`evaluate` checks a run's data so).
     source : str
         Which studies: 'neurosynth', 'neuroquery' or 'merged' (`combine_sources`); with NeuroQuery, the tables also
         hold each study's term counts (`text_counts.npz`) and a `has_text` flag.
     neuroquery_dir : Path or str, optional
         The NeuroQuery folder (default: `neuroquery` beside `data_dir`, else downloaded with NiMARE).
+
+    One process at a time writes into `out_dir`: another waits for it (`file_lock` on `out_dir/.lock`).
     """
     if scale not in SCALES: raise ValueError(f"scale must be one of {SCALES}, got {scale!r}")
     if source not in SOURCES: raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
     MNIGrid.at(res)                                              # validates res before any work
+    if scale == 'subset': _check_subset_size(subset_size, split_fractions)
     out = Path(out_dir) if out_dir is not None else derived_dir(scale, source)
     log = print if progress else (lambda *a, **k: None)
-    t0 = time.time()
-    files = source_files(scale, data_dir, out, seed, source, neuroquery_dir)
-    params = {**({'source': source} if source != 'neurosynth' else {}), 'seed': seed, 'subset_size': subset_size if scale == 'subset' else None, 'unknown_space': unknown_space,
-              'outside_brain_mm': OUTSIDE_BRAIN_MM, 'rmsd_flag_mm': RMSD_FLAG_MM, 'dedup_decimals': 1}
-    tables_dir = out/'tables'
-    manifest = make_manifest(files, scale, params, {}, step='tables')
-    _prepare_tables(files, scale, tables_dir, manifest, subset_size, seed, unknown_space, progress, log)
-    data = _read_tables(out, tables_dir)
-    if build_cache: data.cache_path = _prepare_cache(data, manifest, res, kernels, n_jobs, progress, log)
-    data.splits_path = _prepare_splits(data, manifest, split_fractions, seed)
-    log(f"[prepare] done in {time.time() - t0:.0f} s: {data}")
-    return data
+    with file_lock(out/'.lock'): return _prepare(scale, res, data_dir, out, seed, kernels, n_jobs, subset_size, unknown_space,
+                                                 split_fractions, build_cache, progress, max_excluded, expect_hash, log, source, neuroquery_dir)

@@ -54,6 +54,9 @@ def make_splits(studies: pd.DataFrame, fractions=(0.8, 0.1, 0.1), seed: int = 0,
     s['peak_bin'] = rank*min(peak_bins, len(s))//len(s)
     s = s.sort_values(['year', 'peak_bin', 'h'], kind='stable')
     labels = _deal(len(s), fractions)
+    empty = [name for k, name in enumerate(SPLITS) if fractions[k] > 0 and not (labels == k).any()]
+    if empty: raise ValueError(f"{len(s)} studies are too few for the split fractions {tuple(fractions)}: "
+                               f"the {' and '.join(empty)} split(s) would be empty")
     return {name: sorted(s['id'].to_numpy()[labels == k].tolist()) for k, name in enumerate(SPLITS)}
 
 # %% ../../nbs/09_splits.ipynb #05dc1a8c

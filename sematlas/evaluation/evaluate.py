@@ -4,21 +4,21 @@
 
 # %% ../../nbs/42_evaluate.ipynb #58f52ecd
 from __future__ import annotations
-import time
+import datetime, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from .baselines import BaseRate, MetaAnalysis, ModelPrediction, NeuroQueryPeer, StudySet, TfidfRidge, TopicRidge, TopicWeightedMeta
 from ..data.conditions import study_text_counts
-from ..data.manifest import atomic_path, write_json
+from ..data.manifest import atomic_path, read_json, write_json
 from .metrics import MapFeatures, frechet_distance, pearson, peak_auc, precision_recall, top_k_dice, top_k_index
 from ..data.prepare import prepare
-from ..training.runs import Run
+from ..training.runs import Run, run_lock
 
 # %% auto #0
 __all__ = ['TOP_K', 'PAIRED_METRICS', 'BASELINES', 'TEXT_METHODS', 'METHODS', 'PEERS', 'score_predictions', 'paired_bootstrap',
-           'evaluation_methods', 'evaluate', 'eval_table', 'eval_figure']
+           'evaluation_methods', 'merge_evaluation', 'evaluate', 'eval_table', 'eval_figure']
 
 # %% ../../nbs/42_evaluate.ipynb #09b83c2c
 TOP_K = (1, 5, 10)
@@ -75,14 +75,14 @@ def evaluation_methods(module, methods=METHODS, inputs=None) -> list[tuple[str, 
 
 # %% ../../nbs/42_evaluate.ipynb #b3e26d17
 def _prepared_data(run: Run, data_dir=None):
-    "The prepared data of a run's config, checked against the data the run was trained on."
+    "The prepared data of a run's config, checked against the data the run was trained on before anything is written."
     cfg, info = run.config, run.info
     d = cfg.data
-    data = prepare(d.scale, d.res, data_dir or d.data_dir, d.derived_dir, seed=cfg.loop.seed, subset_size=d.subset_size, progress=False,
-                   source=d.source, neuroquery_dir=d.neuroquery_dir)
-    if data.manifest_hash != info['manifest_hash']:
-        raise ValueError(f"{run.path} was trained on data {info['manifest_hash'][:12]}, but the prepared data is {data.manifest_hash[:12]}")
-    return data
+    try: return prepare(d.scale, d.res, data_dir or d.data_dir, d.derived_dir, seed=cfg.loop.seed, subset_size=d.subset_size,
+                        progress=False, expect_hash=info['manifest_hash'], source=d.source, neuroquery_dir=d.neuroquery_dir)
+    except ValueError as e:
+        if 'not the expected' not in str(e): raise
+        raise ValueError(f"{run.path} was trained on data {info['manifest_hash'][:12]}, but {e}") from None
 
 def _score_method(m, sets: dict, split: str, others: dict, feats, real) -> tuple[pd.DataFrame, dict]:
     "Fit one method on the training split, score it on `split`: per-study metrics and its summary."
@@ -112,16 +112,39 @@ def _sample_scores(module, target: StudySet, inputs, rng, feats, real) -> dict:
     p, r = precision_recall(real, fs)
     return {'name': module.sample_name, 'precision': p, 'recall': r, 'frechet': frechet_distance(real, fs)}
 
+# %% ../../nbs/42_evaluate.ipynb #2096f448
+def merge_evaluation(run_path: Path, result: dict, per_study: pd.DataFrame, log=print) -> tuple[dict, pd.DataFrame]:
+    "`result` and `per_study` merged into the evaluation already in `run_path` (if comparable): its other methods are kept."
+    try: old = read_json(run_path/'eval.json')
+    except (FileNotFoundError, ValueError): return result, per_study
+    same = ('split', 'manifest_hash', 'grid_mm', 'kernel_mm')
+    if any(old.get(k) != result[k] for k in same) or old.get('feature_space', {}).get('pca_components') != result['feature_space']['pca_components']:
+        log(f"[evaluate] replacing {run_path/'eval.json'}: it scored another split, data or feature space")
+        return result, per_study
+    new = set(result['methods'])
+    methods = {**{k: v for k, v in old.get('methods', {}).items() if k not in new}, **result['methods']}
+    rank = {k: n for n, k in enumerate(BASELINES)}                        # the table's order: baselines first, as `METHODS`
+    methods = dict(sorted(methods.items(), key=lambda kv: rank.get(kv[0], len(rank))))
+    paired = {k: v for k, v in old.get('paired', {}).items() if not set(k.split(' - ')) & new}
+    try: old_per = pd.read_csv(run_path/'eval_per_study.csv', dtype={'id': str})
+    except (FileNotFoundError, pd.errors.EmptyDataError): old_per = per_study.iloc[:0]
+    per = pd.concat([old_per[~old_per['method'].isin(set(per_study['method']))], per_study], ignore_index=True)
+    return {**result, 'methods': methods, 'paired': paired}, per
+
 # %% ../../nbs/42_evaluate.ipynb #4c91842c
 def evaluate(run_dir: Path | str, split: str = 'test', methods=METHODS, data_dir: Path | str | None = None, n_components: int = 50,
              max_feature_maps: int = 2000, device: str = 'cpu', progress: bool = True) -> dict:
     """Score the run's model and the baselines on `split`; write eval.json, eval.md, eval_per_study.csv and eval.png into the run folder.
 
-    `'vae'` in `methods` brings every row the model offers, and its samples.
+    `'vae'` in `methods` brings every row the model offers, and its samples. The methods scored are merged
+    into what the run folder already holds (`merge_evaluation`); the run folder's lock is held throughout.
     """
-    log = print if progress else (lambda *a, **k: None)
     run = Run(Path(run_dir))
     if not (run.path/'model.pt').exists(): raise FileNotFoundError(f"{run.path}: not a finished run (no model.pt)")
+    with run_lock(run.path): return _evaluate(run, split, methods, data_dir, n_components, max_feature_maps, device, progress)
+
+def _evaluate(run: Run, split, methods, data_dir, n_components, max_feature_maps, device, progress) -> dict:
+    log = print if progress else (lambda *a, **k: None)
     cfg, data = run.config, _prepared_data(run, data_dir)
     cache, kernel = data.cache, cfg.data.kernel
     counts = study_text_counts(data.out_dir/'tables')
@@ -142,18 +165,22 @@ def evaluate(run_dir: Path | str, split: str = 'test', methods=METHODS, data_dir
     per_study, summary = [], {}
     for key, m in evaluation_methods(module, methods, inputs):
         s, summary[key] = _score_method(m, sets, split, others, feats, real)
+        summary[key].update(evaluated=datetime.datetime.now().isoformat(timespec='seconds'), manifest_hash=data.manifest_hash)
         per_study.append(s.assign(method=key))
         log(f"[evaluate] {m.name}: AUC {summary[key]['peak_auc']:.3f}, r {summary[key]['r']:.3f} ({summary[key]['seconds']:.0f} s)")
     if 'vae' in methods: summary['vae_samples'] = _sample_scores(module, target, inputs, rng, feats, real)
     per = pd.concat(per_study, ignore_index=True)
-    rows = [k for k in module.predictions if k in summary and k != 'vae']        # predictions without the study's own map
-    paired = {f'{k} - {b}': paired_bootstrap(per, k, b, seed=cfg.loop.seed) for k in rows for b in PEERS if b in summary}
     result = {'run': run.path.name, 'split': split, 'n_studies': len(target), 'grid_mm': cfg.data.res, 'kernel_mm': kernel,
               'studies_with_text_only': text is not None,
               'manifest_hash': data.manifest_hash, 'feature_space': {'pca_components': feats.n_components, 'fitted_on_train_maps': len(feat_ids),
               'explained_variance': float(feats.explained_variance_ratio_)}, 'seconds': time.time() - t0, 'methods': summary,
               'reference': {'name': f'{split} maps vs themselves (reference)', 'precision': 1.0, 'recall': 1.0, 'frechet': 0.0},
-              'paired': paired}
+              'paired': {}}
+    result, per = merge_evaluation(run.path, result, per, log)
+    rows = [k for k in module.predictions if k in result['methods'] and k != 'vae']    # predictions without the study's own map
+    scored = set(per['method'])
+    result['paired'] = {**result['paired'], **{f'{k} - {b}': paired_bootstrap(per, k, b, seed=cfg.loop.seed) for k in rows
+                                               for b in PEERS if {k, b} <= scored and {k, b} & set(summary)}}
     _write_evaluation(run.path, result, per)
     log(eval_table(result))
     return result

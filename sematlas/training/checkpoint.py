@@ -4,7 +4,7 @@
 
 # %% ../../nbs/31_checkpoint.ipynb #69f924ce
 from __future__ import annotations
-import pickle, zipfile
+import hashlib, pickle, zipfile
 from pathlib import Path
 import numpy as np
 import torch
@@ -13,7 +13,7 @@ from ..models.registry import get_kind, get_network, kind_of
 
 # %% auto #0
 __all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'CheckpointError',
-           'export_model', 'load_model', 'NoNetwork', 'load_network']
+           'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
@@ -47,16 +47,26 @@ MODEL_FORMAT, FORMAT_1 = 'sematlas-model/2', 'sematlas-vae/1'
 class CheckpointError(ValueError):
     "A checkpoint that cannot be used: unreadable, not from sematlas, or not matching its architecture."
 
+def weights_sha256(state: dict) -> str:
+    "sha256 of a state dict: each tensor's name, dtype, shape and bytes, in name order."
+    h = hashlib.sha256()
+    for k in sorted(state):
+        v = state[k].detach().cpu().contiguous()
+        h.update(f"{k}|{v.dtype}|{tuple(v.shape)}|".encode()); h.update(v.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()
+
 def export_model(module, path: Path | str, half: bool = True, **meta) -> Path:
     """Write `module`'s kind, weights, hyperparameters and `meta` (manifest hash, config, metrics...) to `path`.
 
     Weights are stored as float16 when `half` (half the size; relative error ~5e-4, far below what a
-    generated map can show) and float32 otherwise; they load as float32 either way.
+    generated map can show) and float32 otherwise; they load as float32 either way. The file carries
+    the sha256 of its weights (`weights_sha256`), which loading checks.
     """
     dtype = torch.float16 if half else torch.float32
     state = {k: v.detach().to('cpu', dtype) if v.is_floating_point() else v.detach().cpu() for k, v in module.state_dict().items()}
     state = compact_grid_buffers(state, module.model.grid.mask)
-    payload = {'format': MODEL_FORMAT, 'kind': kind_of(module).name, 'hparams': dict(module.hparams), 'state_dict': state, 'meta': meta}
+    payload = {'format': MODEL_FORMAT, 'kind': kind_of(module).name, 'hparams': dict(module.hparams), 'state_dict': state,
+               'weights_sha256': weights_sha256(state), 'meta': meta}
     path = Path(path)
     with atomic_path(path) as tmp: torch.save(payload, tmp)
     return path
@@ -66,7 +76,8 @@ def _read(path: Path, map_location) -> dict:
     if not path.exists(): raise CheckpointError(f"{path}: no such checkpoint")
     if path.stat().st_size == 0: raise CheckpointError(f"{path}: empty file, not a checkpoint")
     try: ck = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, OSError) as e:
+    except IsADirectoryError as e: raise CheckpointError(f"{path}: a folder, not a checkpoint") from e
+    except Exception as e:                                   # a text or damaged file fails in many ways (e.g. KeyError: 101)
         raise CheckpointError(f"{path}: not a readable checkpoint (truncated or corrupt?): {str(e).splitlines()[0]}") from e
     if not isinstance(ck, dict): raise CheckpointError(f"{path}: not a sematlas checkpoint (holds a {type(ck).__name__})")
     return ck
@@ -76,6 +87,8 @@ def _contents(path: Path, ck: dict) -> tuple:
     if 'format' in ck:
         if ck['format'] not in (MODEL_FORMAT, FORMAT_1): raise CheckpointError(f"{path}: model format {ck['format']!r}, this version reads {MODEL_FORMAT!r}")
         fmt, kind, hparams, state, meta = ck['format'], ck.get('kind'), ck.get('hparams'), ck.get('state_dict'), ck.get('meta', {})
+        if 'weights_sha256' in ck and isinstance(state, dict) and weights_sha256(state) != ck['weights_sha256']:
+            raise CheckpointError(f"{path}: the weights fail their checksum (the file is damaged); use a good copy")
     elif 'pytorch-lightning_version' in ck:
         kind = ck.get('sematlas_kind')
         fmt, hparams, state = MODEL_FORMAT if kind else FORMAT_1, ck.get('hyper_parameters'), ck.get('state_dict')

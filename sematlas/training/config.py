@@ -4,7 +4,7 @@
 
 # %% ../../nbs/30_config.ipynb #75f24afd
 from __future__ import annotations
-import dataclasses
+import dataclasses, os
 from dataclasses import dataclass, field
 from pathlib import Path
 import yaml
@@ -17,8 +17,8 @@ from ..models.module import LR_SCHEDULES
 from ..models.registry import ModelSection, ObjectiveSection, Section, get_kind, kind_names
 
 # %% auto #0
-__all__ = ['DEVICES', 'PRECISIONS', 'LOGGERS', 'STRATEGIES', 'SECTIONS', 'DataSection', 'LoopSection', 'TrainConfig',
-           'sections_from_flat']
+__all__ = ['DEVICES', 'PRECISIONS', 'LOGGERS', 'STRATEGIES', 'SECTIONS', 'PATH_FIELDS', 'DataSection', 'LoopSection',
+           'TrainConfig', 'sections_from_flat', 'config_base']
 
 # %% ../../nbs/30_config.ipynb #386f1f9d
 @dataclass
@@ -163,20 +163,42 @@ def with_overrides(self: TrainConfig, overrides: dict | None = None) -> TrainCon
         d[section][name] = value
     return TrainConfig.from_dict(d, 'overrides')
 
+PATH_FIELDS = (('data', 'data_dir'), ('data', 'derived_dir'), ('loop', 'runs_dir'))
+
+def config_base(path: Path | str) -> Path:
+    "The folder a config file's relative paths are read against: the sematlas checkout that holds the file, else the file's own folder."
+    folder = Path(os.path.abspath(path)).parent
+    return project_root(folder) or folder
+
+@patch
+def with_paths(self: TrainConfig, fn) -> TrainConfig:
+    "A copy with each path field (`PATH_FIELDS`) that is set replaced by `fn(value)`."
+    d = self.to_dict()
+    for s, k in PATH_FIELDS:
+        if d[s][k] is not None: d[s][k] = fn(d[s][k])
+    return TrainConfig.from_dict(d)
+
 @patch(cls_method=True)
 def load(cls: TrainConfig, path: Path | str, overrides: dict | None = None) -> TrainConfig:
-    "Read a YAML or JSON config file; `overrides` (see `with_overrides`) replace its values."
+    """Read a YAML or JSON config file; `overrides` (see `with_overrides`) replace its values.
+
+    Relative paths in the file are read against `config_base(path)`, not the working directory; relative
+    paths in `overrides` are left to the caller (the command line reads them against its working directory)."""
     path = Path(path)
     if not path.exists(): raise FileNotFoundError(f"{path}: no such config file")
     try: d = yaml.safe_load(path.read_text()) or {}
     except yaml.YAMLError as e: raise ValueError(f"{path}: not valid YAML/JSON: {e}") from e
-    return cls.from_dict(d, source=str(path)).with_overrides(overrides)
+    base = config_base(path)
+    return cls.from_dict(d, source=str(path)).with_paths(lambda p: os.path.normpath(base/p)).with_overrides(overrides)
 
 @patch
 def save(self: TrainConfig, path: Path | str) -> Path:
-    "Write the config as YAML, in sections (atomically)."
-    path = Path(path)
-    with atomic_path(path) as tmp: tmp.write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+    "Write the config as YAML, in sections (atomically); absolute paths near `config_base(path)` are written relative to it."
+    path, base = Path(path), config_base(path)
+    def rel(p):
+        r = os.path.relpath(p, base) if os.path.isabs(p) else p
+        return r if os.path.isabs(p) and not r.startswith(os.path.join('..', '..')) else p
+    with atomic_path(path) as tmp: tmp.write_text(yaml.safe_dump(self.with_paths(rel).to_dict(), sort_keys=False))
     return path
 
 # %% ../../nbs/30_config.ipynb #f31e4cfe

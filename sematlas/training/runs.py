@@ -11,13 +11,13 @@ import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import patch
-from ..data.manifest import atomic_path, read_json
+from ..data.manifest import atomic_path, file_lock, read_json
 from .checkpoint import load_model
 from .config import TrainConfig
 
 # %% auto #0
-__all__ = ['RELEASE_FILES', 'EVALUATION_FILES', 'evaluate_reconstruction', 'summarize_reconstruction', 'Run', 'release_run',
-           'merge_metrics', 'loss_curves']
+__all__ = ['RELEASE_FILES', 'EVALUATION_FILES', 'evaluate_reconstruction', 'summarize_reconstruction', 'Run', 'run_lock',
+           'release_run', 'merge_metrics', 'loss_curves']
 
 # %% ../../nbs/33_runs.ipynb #3cba8d0c
 @torch.no_grad()
@@ -90,6 +90,12 @@ def report(self: Run) -> str:
         text += (f"\nFrom conditions alone (no map):\n  MSE  {t['mse_gen']:.5f}  ratio {t['mse_ratio_gen']:.3f} "
                  f"(95% CI {t['mse_ratio_gen_ci95'][0]:.3f}-{t['mse_ratio_gen_ci95'][1]:.3f})\n  Poisson NLL {t['nll_gen']:.2f}\n  Pearson r {t['r_gen']:.3f}")
     return text
+
+# %% ../../nbs/33_runs.ipynb #a6b481e4
+def run_lock(run_path: Path | str, wait: bool = True):
+    "The lock of a run folder (`file_lock` on `.<name>.lock` beside it), held while anything writes into it."
+    run_path = Path(run_path)
+    return file_lock(run_path.parent/f'.{run_path.name}.lock', wait=wait)
 
 # %% ../../nbs/33_runs.ipynb #6ac6cc01
 RELEASE_FILES = ('model.pt', 'config.yaml', 'run.json', 'metrics.csv', 'test_metrics.json', 'figures/final.png', 'figures/loss_curves.png')

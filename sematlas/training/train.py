@@ -4,7 +4,7 @@
 
 # %% ../../nbs/34_train.ipynb #5882e7b0
 from __future__ import annotations
-import os, signal, time, warnings
+import contextlib, os, signal, time, warnings
 from datetime import timedelta
 from pathlib import Path
 import pandas as pd
@@ -17,7 +17,7 @@ from ..data.manifest import write_json
 from .callbacks import RankSeeds, SampleFigures, ThroughputMonitor
 from .checkpoint import export_model, load_model
 from .config import TrainConfig
-from .runs import Run, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
+from .runs import Run, run_lock, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
 
 # %% auto #0
 __all__ = ['wandb_mode', 'as_config', 'train', 'run']
@@ -173,9 +173,19 @@ def train(cfg: TrainConfig | dict | Path | str, progress: bool = True, callbacks
     Prepares the data if needed, resumes an interrupted run of the same config, and leaves `runs/<name>/`.
     `callbacks` are extra Lightning callbacks. Ctrl-C stops after saving what is done (`KeyboardInterrupt`).
     With several processes (`loop.devices`, `loop.num_nodes`) every process calls this; rank 0 writes the run
-    folder and returns the `Run`, the others return None when training ends.
+    folder and returns the `Run`, the others return None when training ends. One job at a time trains a run
+    folder (`run_lock`, held by rank 0): another waits for it, then finds it finished.
     """
     cfg = as_config(cfg)
+    with _run_folder_lock(cfg): return _train(cfg, progress, callbacks)
+
+def _run_folder_lock(cfg: TrainConfig):
+    "The run folder's lock, taken by the launching process (rank 0 as the launcher's environment says); the other ranks run inside its job."
+    from lightning.fabric.utilities.rank_zero import _get_rank
+    return run_lock(cfg.run_dir()/cfg.name) if not _get_rank() else contextlib.nullcontext()
+
+def _train(cfg: TrainConfig, progress: bool, callbacks: list | None) -> Run:
+    "The steps of `train`, run while holding the run folder's lock."
     final = cfg.run_dir()/cfg.name
     partial = final.with_name(cfg.name + '.partial')
     _check_identity(cfg, final, partial)
@@ -211,6 +221,10 @@ def run(cfg: TrainConfig | dict | Path | str, progress: bool = True) -> Run | No
     processes, rank 0 evaluates and analyses, and the others return None."""
     from sematlas.evaluation.evaluate import evaluate
     cfg = as_config(cfg)
+    with _run_folder_lock(cfg): return _run(cfg, progress)
+
+def _run(cfg: TrainConfig, progress: bool) -> Run:
+    from sematlas.evaluation.evaluate import evaluate
     r = train(cfg, progress=progress)
     if r is None: return None
     if not (r.path/'eval.json').exists(): evaluate(r.path, 'test', progress=progress)
