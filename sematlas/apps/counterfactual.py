@@ -15,8 +15,6 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from .topic_query import TopicMatch, TopicVocabulary
-import scipy.sparse as sp
-from ..data.text import NoTermMatch, TermVectorizer
 from ..data.download import fetch_neurosynth_files, project_root
 from ..data.grid import MNIGrid, grid_arrays
 from ..models.network import GridVAE
@@ -137,6 +135,7 @@ class CounterfactualMachine:
         self.terms = None
         if 'text' in self.encoder.fields:
             if not self.meta.get('vocabulary'): raise ValueError("this model reads text, but its file carries no term vocabulary")
+            from sematlas.data.text import TermVectorizer                           # NeuroQuery's tokenizer, for a model that reads text
             self.terms = TermVectorizer(self.meta['vocabulary'])
         self._recent = {}                                         # the last few settings' draws: a dashboard changes one thing at a time
         w = np.asarray(self.encoder.fill.get('topics', []), 'float64')**2          # back from the Hellinger encoding
@@ -165,6 +164,8 @@ def _text_terms(cm: CounterfactualMachine, text: str | None, counts) -> tuple:
     "Term counts of a text (or given counts) over the model's vocabulary, and the table of recognised terms with their tf-idf weights."
     if text is None and counts is None: return None, None
     if 'text' not in cm.encoder.fields: raise ValueError("this model has no text condition; use a model trained with `text` among its conditions")
+    import scipy.sparse as sp
+    from sematlas.data.text import NoTermMatch
     c = cm.terms.counts(text) if counts is None else sp.csr_matrix(np.asarray(counts.todense() if sp.issparse(counts) else counts, 'float64').reshape(1, -1))
     if c.shape[1] != len(cm.terms.vocabulary): raise ValueError(f"term counts must have {len(cm.terms.vocabulary)} columns (the vocabulary), got {c.shape[1]}")
     if c.nnz == 0:
@@ -261,6 +262,7 @@ def predict_terms(self: CounterfactualMachine, counts, year: float | None = None
         One volume per row (4-D), or a 3-D image for one vector.
     """
     if self.terms is None: raise ValueError("this model has no text condition")
+    import scipy.sparse as sp
     c = sp.csr_matrix(counts if sp.issparse(counts) else np.atleast_2d(np.asarray(counts, 'float64')))
     if c.shape[1] != len(self.terms.vocabulary): raise ValueError(f"term counts must have {len(self.terms.vocabulary)} columns, got {c.shape[1]}")
     base = self.conditions(year=year, space=space, n_peaks=n_peaks)

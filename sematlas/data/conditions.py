@@ -12,8 +12,6 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from torch.utils.data import Dataset
-import scipy.sparse as sp
-from .text import TextEncoding, fit_text_encoding
 
 # %% auto #0
 __all__ = ['FIELDS', 'ALL_FIELDS', 'SPACES', 'YEAR_CENTER', 'YEAR_SCALE', 'PEAKS_CENTER', 'ConditionEncoder', 'stack_conditions',
@@ -43,7 +41,7 @@ class ConditionEncoder:
     topic_names: list = field(default_factory=list)
     fill: dict = field(default_factory=dict)
     text_dim: int = 64
-    text: TextEncoding | None = None
+    text: object = None                  # the fitted `TextEncoding` (`16_text`), with the `text` field
 
     def __post_init__(self):
         self.fields = tuple(self.fields)
@@ -69,6 +67,7 @@ class ConditionEncoder:
         return {**d, 'text_dim': self.text_dim, 'text': self.text.to_dict()} if 'text' in self.fields else d
     @classmethod
     def from_dict(cls, d: dict) -> 'ConditionEncoder':
+        if d.get('text'): from sematlas.data.text import TextEncoding            # SciPy's sparse matrices only for a model that reads text
         text = TextEncoding.from_dict(d['text']) if d.get('text') else None
         return cls(tuple(d['fields']), list(d['topic_names']), dict(d['fill']), d.get('text_dim', 64), text)
     def __repr__(self):
@@ -99,6 +98,7 @@ def encode_field(self: ConditionEncoder, name: str, studies: pd.DataFrame, topic
     n = len(studies)
     if name == 'text':
         if text is None or self.text is None: return np.zeros((n, self.text_dim), 'float32'), np.zeros(n, bool)
+        import scipy.sparse as sp
         if text.shape[0] != n: raise ValueError(f"{text.shape[0]} rows of term counts for {n} studies")
         known = np.asarray(sp.csr_matrix(text).sum(1)).ravel() > 0
         return np.where(known[:, None], self.text.embed(text), 0).astype('float32'), known
@@ -143,6 +143,8 @@ def fit(self: ConditionEncoder, studies: pd.DataFrame, topics: pd.DataFrame | No
         self.topic_names = [str(c) for c in topics.columns if c != 'id']
         if 'id' in topics.columns: topics = topics.set_index('id')
     if 'text' in self.fields:
+        import scipy.sparse as sp
+        from sematlas.data.text import fit_text_encoding
         if text is None or text_maps is None: raise ValueError("the text condition needs the studies' term counts and maps")
         has = np.asarray(sp.csr_matrix(text).sum(1)).ravel() > 0
         self.text, self.text_fit = fit_text_encoding(sp.csr_matrix(text)[has], np.asarray(text_maps)[has], self.text_dim)
@@ -208,7 +210,9 @@ def query(self: ConditionEncoder, topics=None, year: float | None = None, space:
         if (w < 0).any() or w.sum() <= 0: raise ValueError("topic weights must be non-negative with a positive sum")
         t = pd.DataFrame([w/w.sum()], columns=self.topic_names, index=['query'])
     studies = pd.DataFrame([row]).rename(columns={'space_reported': 'space'})
-    if text is not None: text = sp.csr_matrix(text).reshape(1, -1)
+    if text is not None:
+        import scipy.sparse as sp
+        text = sp.csr_matrix(text).reshape(1, -1)
     v, m = self.transform(studies, t, text if 'text' in self.fields else None)
     return v[0], m[0]
 
@@ -293,6 +297,7 @@ def study_conditions_table(tables_dir: Path | str) -> tuple[pd.DataFrame, pd.Dat
 
 def study_text_counts(tables_dir: Path | str):
     "The term counts of the prepared studies (rows in `studies.parquet` order), or None for a source without text."
+    import scipy.sparse as sp
     path = Path(tables_dir)/'text_counts.npz'
     return sp.load_npz(path).tocsr() if path.exists() else None
 

@@ -108,6 +108,8 @@ def _read_tsv(path: Path, required: list[str]) -> pd.DataFrame:
     miss = [c for c in required if c not in df.columns]
     if miss: raise NeurosynthFormatError(f"{path.name}: missing column(s) {miss}; found {list(df.columns)}")
     lines = sum(1 for l in raw.split(b'\n') if l.strip()) - 1
+    if lines != len(df):                       # line ends inside quoted fields (NeuroQuery's titles) are not row ends
+        lines -= int(sum(df[c].astype(str).str.count('\n').sum() for c in df.select_dtypes(exclude='number').columns))
     if lines != len(df): raise NeurosynthFormatError(f"{path.name}: {lines:,} lines but {len(df):,} rows read (a quote or line end out of place?)")
     if not len(df): raise NeurosynthFormatError(f"{path.name}: no rows (only a header)")
     return df

@@ -9,8 +9,6 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
-from sklearn.feature_extraction.text import TfidfTransformer
-from sklearn.utils.extmath import randomized_svd
 
 # %% auto #0
 __all__ = ['SYNONYMS', 'TextRidge', 'TextEncoding', 'fit_idf', 'fit_text_encoding', 'NoTermMatch', 'synonym_map',
@@ -96,6 +94,7 @@ class TextEncoding:
 # %% ../../nbs/16_text.ipynb #3f220f42
 def fit_idf(counts) -> np.ndarray:
     "Smoothed inverse document frequency of each term over the studies of `counts` (the training split)."
+    from sklearn.feature_extraction.text import TfidfTransformer               # scikit-learn only to fit, never to read text
     return TfidfTransformer(smooth_idf=True).fit(sp.csr_matrix(counts)).idf_
 
 def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 0.1, seed: int = 0) -> tuple[TextEncoding, dict]:
@@ -119,6 +118,7 @@ def fit_text_encoding(counts, maps: np.ndarray, dim: int = 64, holdout: float = 
     tuple
         The `TextEncoding`, and the fit's `alpha` and `kept_variance` (share of the ridge prediction's variance the embedding keeps).
     """
+    from sklearn.utils.extmath import randomized_svd
     counts = sp.csr_matrix(counts)
     if counts.shape[0] != len(maps): raise ValueError(f"{counts.shape[0]} rows of term counts but {len(maps)} maps")
     if counts.shape[0] < 2*dim: raise ValueError(f"{counts.shape[0]} studies with text: too few to fit a {dim}-dimensional embedding")
