@@ -12,7 +12,7 @@ import pandas as pd
 from .manifest import data_root, project_root
 
 # %% auto #0
-__all__ = ['NEUROSYNTH_FILES', 'COORD_COLUMNS', 'META_COLUMNS', 'NeurosynthFormatError', 'neurosynth_dir',
+__all__ = ['NEUROSYNTH_FILES', 'COORD_COLUMNS', 'META_COLUMNS', 'NeurosynthFormatError', 'neurosynth_dir', 'fetch_corpus_files',
            'fetch_neurosynth_files', 'read_coordinates', 'read_metadata', 'read_topics', 'NeurosynthTables',
            'load_neurosynth', 'stable_hash', 'draw_subset']
 
@@ -37,9 +37,32 @@ def neurosynth_dir() -> Path:
     return Path(env) if env else data_root()/'neurosynth'
 
 # %% ../../nbs/00_download.ipynb #11ce5cf2
-def _missing(folder: Path) -> list[str]:
-    "Files not in `folder`; an empty file (what an interrupted download leaves) counts as missing."
-    return [f for f in NEUROSYNTH_FILES.values() if not (folder/f).exists() or (folder/f).stat().st_size == 0]
+def _missing(folder: Path, names: dict = NEUROSYNTH_FILES) -> list[str]:
+    "Files of `names` not in `folder`; an empty file (what an interrupted download leaves) counts as missing."
+    return [f for f in names.values() if not (folder/f).exists() or (folder/f).stat().st_size == 0]
+
+def fetch_corpus_files(folder: Path, names: dict, corpus: str, fetch, download: bool = True) -> dict[str, Path]:
+    """Paths of a corpus's files `names` (role: file name) in `folder`, or in its `<corpus>/` subfolder (NiMARE's layout).
+    Missing files are downloaded by `fetch(tmp)` (NiMARE writes them into `tmp/<corpus>/`) in a temporary folder and
+    moved into place only when complete, so a failed download leaves `folder` as it was."""
+    sub = corpus.lower()
+    if _missing(folder, names) and not _missing(folder/sub, names): folder = folder/sub
+    missing = _missing(folder, names)
+    if not missing: return {role: folder/name for role, name in names.items()}
+    if not download: raise FileNotFoundError(f"{folder}: missing {corpus} files {missing}")
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix='.download.', dir=folder))
+    try:
+        try: fetch(tmp)
+        except Exception as e:
+            raise FileNotFoundError(f"{folder}: missing {corpus} files {missing}, and NiMARE could not download them "
+                                    f"({type(e).__name__}: {e}); point data_dir at a folder that has them") from e
+        still = [f for f in missing if f in _missing(tmp/sub, names)]
+        if still: raise FileNotFoundError(f"{folder}: NiMARE did not provide {still}")
+        for f in missing: os.replace(tmp/sub/f, folder/f)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return {role: folder/name for role, name in names.items()}
 
 # %% ../../nbs/00_download.ipynb #ed834c2c
 def fetch_neurosynth_files(data_dir: Path | str | None = None, download: bool = True) -> dict[str, Path]:
@@ -61,26 +84,10 @@ def fetch_neurosynth_files(data_dir: Path | str | None = None, download: bool = 
     dict of str to Path
         Each file's path, by role (the keys of `NEUROSYNTH_FILES`).
     """
-    folder = Path(data_dir) if data_dir is not None else neurosynth_dir()
-    if _missing(folder) and not _missing(folder/'neurosynth'): folder = folder/'neurosynth'
-    missing = _missing(folder)
-    if not missing: return {role: folder/name for role, name in NEUROSYNTH_FILES.items()}
-    if not download: raise FileNotFoundError(f"{folder}: missing Neurosynth files {missing}")
-    from nimare.extract import fetch_neurosynth
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.download.', dir=folder))
-    try:
-        try: fetch_neurosynth(data_dir=tmp, version='7', source='abstract', vocab='LDA50', type='weight', return_type='files')
-        except Exception as e:
-            raise FileNotFoundError(f"{folder}: missing Neurosynth files {missing}, and NiMARE could not download them "
-                                    f"({type(e).__name__}: {e}); point data_dir at a folder that has them") from e
-        got = tmp/'neurosynth'
-        still = [f for f in missing if f in _missing(got)]
-        if still: raise FileNotFoundError(f"{folder}: NiMARE did not provide {still}")
-        for f in missing: os.replace(got/f, folder/f)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return {role: folder/name for role, name in NEUROSYNTH_FILES.items()}
+    def fetch(tmp: Path):
+        from nimare.extract import fetch_neurosynth
+        fetch_neurosynth(data_dir=tmp, version='7', source='abstract', vocab='LDA50', type='weight', return_type='files')
+    return fetch_corpus_files(Path(data_dir) if data_dir is not None else neurosynth_dir(), NEUROSYNTH_FILES, 'Neurosynth', fetch, download)
 
 # %% ../../nbs/00_download.ipynb #110eceff
 COORD_COLUMNS = ['id', 'x', 'y', 'z']

@@ -4,13 +4,13 @@
 
 # %% ../../nbs/15_neuroquery.ipynb #8fd73521
 from __future__ import annotations
-import os, shutil, tempfile
+import os
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
-from .download import (NeurosynthFormatError, NeurosynthTables, _read_tsv, data_root, read_coordinates)
+from .download import (NeurosynthFormatError, NeurosynthTables, _read_tsv, data_root, fetch_corpus_files, read_coordinates)
 
 # %% auto #0
 __all__ = ['NEUROQUERY_FILES', 'TEXT_PARTS', 'SOURCES', 'neuroquery_dir', 'fetch_neuroquery_files', 'TermCounts',
@@ -39,9 +39,6 @@ def neuroquery_dir(data_dir: Path | str | None = None) -> Path:
     if data_dir is not None and (Path(data_dir).parent/'neuroquery').is_dir(): return Path(data_dir).parent/'neuroquery'
     return data_root()/'neuroquery'
 
-def _missing_nq(folder: Path) -> list[str]:
-    return [f for f in NEUROQUERY_FILES.values() if not (folder/f).exists() or (folder/f).stat().st_size == 0]
-
 # %% ../../nbs/15_neuroquery.ipynb #8ee435c8
 def fetch_neuroquery_files(data_dir: Path | str | None = None, download: bool = True) -> dict[str, Path]:
     """Paths of the NeuroQuery files (`NEUROQUERY_FILES`), downloading missing ones with NiMARE.
@@ -53,24 +50,10 @@ def fetch_neuroquery_files(data_dir: Path | str | None = None, download: bool = 
     download : bool
         If False, raise `FileNotFoundError` instead of downloading.
     """
-    folder = Path(data_dir) if data_dir is not None else neuroquery_dir()
-    if _missing_nq(folder) and not _missing_nq(folder/'neuroquery'): folder = folder/'neuroquery'
-    missing = _missing_nq(folder)
-    if not missing: return {role: folder/name for role, name in NEUROQUERY_FILES.items()}
-    if not download: raise FileNotFoundError(f"{folder}: missing NeuroQuery files {missing}")
-    from nimare.extract import fetch_neuroquery
-    folder.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix='.download.', dir=folder))
-    try:
-        try: fetch_neuroquery(data_dir=tmp, version='1', source=list(TEXT_PARTS), vocab='neuroquery7547', type='count')
-        except Exception as e:
-            raise FileNotFoundError(f"{folder}: missing NeuroQuery files {missing}, and NiMARE could not download them "
-                                    f"({type(e).__name__}: {e}); point data.neuroquery_dir at a folder that has them") from e
-        still = [f for f in missing if f in _missing_nq(tmp/'neuroquery')]
-        if still: raise FileNotFoundError(f"{folder}: NiMARE did not provide {still}")
-        for f in missing: os.replace(tmp/'neuroquery'/f, folder/f)
-    finally: shutil.rmtree(tmp, ignore_errors=True)
-    return {role: folder/name for role, name in NEUROQUERY_FILES.items()}
+    def fetch(tmp: Path):
+        from nimare.extract import fetch_neuroquery
+        fetch_neuroquery(data_dir=tmp, version='1', source=list(TEXT_PARTS), vocab='neuroquery7547', type='count')
+    return fetch_corpus_files(Path(data_dir) if data_dir is not None else neuroquery_dir(), NEUROQUERY_FILES, 'NeuroQuery', fetch, download)
 
 # %% ../../nbs/15_neuroquery.ipynb #6671d741
 @dataclass
