@@ -162,21 +162,26 @@ class TfidfRidge:
     "Ridge regression from a study's tf-idf (fitted on the training split) to its map."
     name, on_map_scale = 'tf-idf ridge', True
     def __init__(self, alphas=(0.3, 1.0, 3.0, 10.0, 30.0)): self.alphas = tuple(alphas)
-    def features(self, studies: StudySet) -> sp.csr_matrix:
+    @staticmethod
+    def text_of(studies: StudySet):
+        "The studies' term counts, checked to exist."
         if studies.text is None: raise ValueError("these studies have no text: prepare the data with source 'merged' or 'neuroquery'")
-        return self.encoding_.tfidf(studies.text)
-    def fit(self, train: StudySet, val: StudySet | None = None) -> 'TfidfRidge':
+        return studies.text
+    def features(self, studies: StudySet) -> sp.csr_matrix: return self.encoding_.tfidf(self.text_of(studies))
+    def fit_encoding(self, train: StudySet) -> StudySet:
+        "Fit the tf-idf on the training studies that have text, and return those studies."
         if not train.has_text.any(): raise ValueError("the training studies have no text: prepare the data with source 'merged' or 'neuroquery'")
         tr = train.subset(train.has_text)
         self.encoding_ = TextEncoding(fit_idf(tr.text))
+        return tr
+    def fit(self, train: StudySet, val: StudySet | None = None) -> 'TfidfRidge':
+        tr = self.fit_encoding(train)
         va = val.subset(val.has_text) if val is not None else None
         vx, vy = (self.features(va), va.maps()) if va is not None and len(va) else (None, None)
         self.ridge_ = TextRidge(self.alphas).fit(self.features(tr), tr.maps(), vx, vy)
         self.alpha_ = self.ridge_.alpha_
         return self
-    def predict(self, studies: StudySet) -> np.ndarray:
-        self.features(studies)                                                  # checks that the studies have text
-        return self.predict_counts(studies.text)
+    def predict(self, studies: StudySet) -> np.ndarray: return self.predict_counts(self.text_of(studies))
     def predict_counts(self, counts) -> np.ndarray:
         "Maps predicted from term counts (studies x terms), e.g. of free text (`TermVectorizer.counts`)."
         return self.ridge_.predict(self.encoding_.tfidf(counts))
@@ -188,9 +193,7 @@ class NeuroQueryPeer(TfidfRidge):
     def __init__(self, **kwargs): self.kwargs = kwargs
     def fit(self, train: StudySet, val: StudySet | None = None) -> 'NeuroQueryPeer':
         from neuroquery.smoothed_regression import SmoothedRegression
-        if not train.has_text.any(): raise ValueError("the training studies have no text: prepare the data with source 'merged' or 'neuroquery'")
-        tr = train.subset(train.has_text)
-        self.encoding_ = TextEncoding(fit_idf(tr.text))
+        tr = self.fit_encoding(train)
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')
             self.model_ = SmoothedRegression(**self.kwargs).fit(self.features(tr), tr.maps())
