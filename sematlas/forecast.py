@@ -13,10 +13,11 @@ from fastcore.basics import patch
 from .evaluation.timeseries import YEARS, StudyCodes, YearlySeries, load_series, save_series, yearly_series
 
 # %% auto #0
-__all__ = ['METHODS', 'frechet_distance', 'frechet_to_codes', 'states', 'correlation', 'Forecast', 'from_states', 'Persistence',
-           'LinearTrend', 'bootstrap_states', 'GRUForecaster', 'synthetic_trajectory', 'backtest', 'backtest_table',
-           'zeitgeist_dir', 'load_codes', 'zeitgeist_series', 'zeitgeist_codes', 'fit_zeitgeist', 'load_forecaster',
-           'expected_maps', 'forecast', 'encode', 'score', 'save_forecast']
+__all__ = ['POOL', 'METHODS', 'frechet_distance', 'frechet_to_codes', 'states', 'correlation', 'Forecast', 'from_states',
+           'pooled_correlation', 'Persistence', 'LinearTrend', 'bootstrap_states', 'GRUForecaster',
+           'synthetic_trajectory', 'backtest', 'backtest_table', 'markdown_table', 'zeitgeist_dir', 'load_codes',
+           'zeitgeist_series', 'zeitgeist_codes', 'fit_zeitgeist', 'load_forecaster', 'expected_maps', 'forecast',
+           'encode', 'score', 'save_forecast']
 
 # %% ../nbs/46_forecast.ipynb #0135df2e
 def _psd_sqrt(c: np.ndarray) -> np.ndarray:
@@ -75,29 +76,43 @@ def from_states(s: np.ndarray, years, corr: np.ndarray, topic_names, method: str
     return Forecast(np.asarray(years), s[:, :d], sd[:, :, None]*corr[None]*sd[:, None, :], t/t.sum(1, keepdims=True), list(topic_names), method)
 
 # %% ../nbs/46_forecast.ipynb #7b25e15c
+POOL = 4
+"Years whose count-weighted covariance gives a forecast's correlations (chosen on years up to 2012 alone, below)."
+
+def pooled_correlation(s: YearlySeries, pool: int) -> np.ndarray:
+    "Correlations of the count-weighted mean covariance of the last `pool` years of `s` (1: the last year's)."
+    w = s.count[-pool:].astype('float64')
+    return correlation((w[:, None, None]*s.cov[-pool:]).sum(0)/w.sum())
+
+def _check_years(s: YearlySeries, years) -> np.ndarray:
+    y = np.asarray(years)
+    if (y <= s.years[-1]).any(): raise ValueError(f"forecast years must come after the last observed year {s.years[-1]}, got {list(y)}")
+    return y
+
 class Persistence:
-    "Next year is the last observed year."
+    """Next year is the last observed year: its mean, standard deviations and topic mix, with the correlations of the last `pool` years
+    (`pool=1`, the default: exactly the last year's covariance)."""
     name = 'persistence'
+    def __init__(self, pool: int = 1): self.pool = pool
     def fit(self, series: YearlySeries, codes: StudyCodes | None = None) -> 'Persistence':
         self.series = series; return self
-    def predict(self, years) -> Forecast:
+    def _forecast(self, st: np.ndarray, years) -> Forecast:
         s = self.series
-        y = np.asarray(years)
-        if (y <= s.years[-1]).any(): raise ValueError(f"forecast years must come after the last observed year {s.years[-1]}, got {list(y)}")
-        st = np.repeat(states(s.mean, s.cov, s.topics)[-1:], len(y), 0)
-        return from_states(st, y, correlation(s.cov[-1]), s.topic_names, self.name)
+        return from_states(st, years, pooled_correlation(s, self.pool), s.topic_names, self.name if self.pool == 1 or type(self) is not Persistence else f'{self.name}, pooled {self.pool}')
+    def predict(self, years) -> Forecast:
+        s = self.series; y = _check_years(s, years)
+        return self._forecast(np.repeat(states(s.mean, s.cov, s.topics)[-1:], len(y), 0), y)
 
 class LinearTrend(Persistence):
-    "A straight line per state dimension over the observed years (least squares weighted by each year's count), extrapolated."
+    "A straight line per state dimension over the observed years (least squares weighted by each year's count), extrapolated; correlations pooled over `pool` years."
     name = 'linear trend'
+    def __init__(self, pool: int = POOL): self.pool = pool
     def predict(self, years) -> Forecast:
-        s = self.series
-        y = np.asarray(years)
-        if (y <= s.years[-1]).any(): raise ValueError(f"forecast years must come after the last observed year {s.years[-1]}, got {list(y)}")
+        s = self.series; y = _check_years(s, years)
         st, w = states(s.mean, s.cov, s.topics), np.sqrt(s.count.astype('float64'))
         X = np.c_[np.ones(len(s.years)), s.years - s.years[-1]]
         coef = np.linalg.lstsq(X*w[:, None], st*w[:, None], rcond=None)[0]
-        return from_states(np.c_[np.ones(len(y)), y - s.years[-1]] @ coef, y, correlation(s.cov[-1]), s.topic_names, self.name)
+        return self._forecast(np.c_[np.ones(len(y)), y - s.years[-1]] @ coef, y)
 
 # %% ../nbs/46_forecast.ipynb #37c90aa8
 def bootstrap_states(codes: StudyCodes, years, n: int = 256, seed: int = 0) -> np.ndarray:
@@ -139,8 +154,9 @@ class GRUForecaster(Persistence):
     """
     name = 'GRU'
     def __init__(self, hidden: int = 32, steps: int = 300, n_boot: int = 256, horizon: int = 4, lr: float = 3e-3,
-                 weight_decay: float = 1e-2, n_seeds: int = 5, batch: int = 32, seed: int = 0):
-        self.hp = dict(hidden=hidden, steps=steps, n_boot=n_boot, horizon=horizon, lr=lr, weight_decay=weight_decay, n_seeds=n_seeds, batch=batch, seed=seed)
+                 weight_decay: float = 1e-2, n_seeds: int = 5, batch: int = 32, seed: int = 0, pool: int = POOL):
+        self.pool = pool
+        self.hp = dict(pool=pool, hidden=hidden, steps=steps, n_boot=n_boot, horizon=horizon, lr=lr, weight_decay=weight_decay, n_seeds=n_seeds, batch=batch, seed=seed)
     def _inputs(self, st, count):
         "Standardised states and the log count, as network inputs."
         import torch
@@ -188,9 +204,7 @@ def fit(self: GRUForecaster, series: YearlySeries, codes: StudyCodes | None = No
 def predict(self: GRUForecaster, years) -> Forecast:
     "Forecasts for `years` after the last observed year: the full sequence read, then the network's forecasts fed back."
     import torch
-    s = self.series
-    y = np.asarray(years)
-    if (y <= s.years[-1]).any(): raise ValueError(f"forecast years must come after the last observed year {s.years[-1]}, got {list(y)}")
+    s = self.series; y = _check_years(s, years)
     x = self._inputs(states(s.mean, s.cov, s.topics), s.count.astype('float64'))[None]
     runs = []
     with torch.no_grad():
@@ -199,8 +213,7 @@ def predict(self: GRUForecaster, years) -> Forecast:
             for yr in range(s.years[-1] + 2, int(y.max()) + 1):
                 o, h = net(torch.cat([cur, x[0, -1, -1:]])[None, None], h); cur = cur + o[0, -1]; path[yr] = cur
             runs.append(np.stack([path[int(v)].numpy() for v in y]))
-    st = np.mean(runs, 0)*self.scale + self.center
-    return from_states(st, y, correlation(s.cov[-1]), s.topic_names, self.name)
+    return self._forecast(np.mean(runs, 0)*self.scale + self.center, y)
 
 # %% ../nbs/46_forecast.ipynb #cf44e6a9
 def synthetic_trajectory(n_per_year: int = 200, years: tuple = (1997, 2016), latent_dim: int = 4, n_topics: int = 4, seed: int = 0) -> StudyCodes:
@@ -215,7 +228,7 @@ def synthetic_trajectory(n_per_year: int = 200, years: tuple = (1997, 2016), lat
     return StudyCodes(np.arange(len(ys)).astype(str), ys, mu, topics, [f'topic{k}' for k in range(n_topics)], {'model': 'synthetic'})
 
 # %% ../nbs/46_forecast.ipynb #352f0d57
-METHODS = {'persistence': Persistence, 'linear trend': LinearTrend, 'GRU': GRUForecaster}
+METHODS = {'persistence': Persistence, 'persistence, pooled': lambda: Persistence(POOL), 'linear trend': LinearTrend, 'GRU': GRUForecaster}
 
 def backtest(codes: StudyCodes, train_until: int = 2012, test_years=(2013, 2014, 2015, 2016), first_year: int = YEARS[0],
              forecasters: dict | None = None, seed: int = 0) -> pd.DataFrame:
@@ -240,8 +253,18 @@ def backtest(codes: StudyCodes, train_until: int = 2012, test_years=(2013, 2014,
 def backtest_table(bt: pd.DataFrame, value: str = 'frechet') -> pd.DataFrame:
     "Methods by year (and their mean) of one score of `backtest`."
     t = bt.pivot(index='method', columns='year', values=value)
-    t['mean'] = t.mean(1)
-    return t.loc[[m for m in METHODS if m in t.index] + [m for m in t.index if m not in METHODS]]
+    t['mean'] = t.mean(axis=1)
+    return t.loc[list(dict.fromkeys(bt['method']))]
+
+def markdown_table(t: pd.DataFrame, digits: int = 3) -> str:
+    "A `backtest_table` as a Markdown table (the best value of each column in bold)."
+    best = t.min(axis=0)
+    cols = [str(c) for c in t.columns]
+    lines = ['| method | ' + ' | '.join(cols) + ' |', '|---|' + '---|'*len(cols)]
+    for m, row in t.iterrows():
+        cell = lambda c, v: f'**{v:.{digits}f}**' if np.isclose(v, best[c]) else f'{v:.{digits}f}'
+        lines.append(f'| {m} | ' + ' | '.join(cell(c, v) for c, v in row.items()) + ' |')
+    return '\n'.join(lines)
 
 # %% ../nbs/46_forecast.ipynb #17a2453b
 def zeitgeist_dir(model: Path | str) -> Path:
@@ -316,16 +339,18 @@ def load_forecaster(model: Path | str) -> GRUForecaster:
 # %% ../nbs/46_forecast.ipynb #fea83c00
 def expected_maps(model, fc: Forecast, n_samples: int = 32, seed: int = 0) -> np.ndarray:
     """Expected map of each forecast year: the mean of the maps decoded from `n_samples` draws of the year's forecast Gaussian
-    (for a conditional model, under the year and the forecast topic mix), as grid volumes `(Y, *grid.shape)`."""
+    (for a conditional model, under the year and the forecast topic mix), as grid volumes `(Y, *grid.shape)`.
+    Every year uses the same standard normal draws (common random numbers), so maps differ by their years' distributions alone."""
     import torch
     from sematlas.apps.inference import VAEInference
     vae = model if isinstance(model, VAEInference) else VAEInference.load(model)
     enc = getattr(vae.module, 'condition_encoder', None)
-    rng = np.random.default_rng(seed)
+    eps = np.random.default_rng(seed).standard_normal((n_samples, fc.mean.shape[1]))      # the same draws for every year: differences are the years'
     out = []
     with torch.no_grad():
         for i, y in enumerate(fc.years):
-            z = rng.multivariate_normal(fc.mean[i], fc.cov[i], n_samples).astype('float32')
+            w, v = np.linalg.eigh((fc.cov[i] + fc.cov[i].T)/2)
+            z = (fc.mean[i] + eps @ (v*np.sqrt(np.clip(w, 0, None))).T).astype('float32')
             zt = torch.from_numpy(z).to(vae.device)
             if enc is None: logi = vae.module.generate(zt)
             else:

@@ -46,7 +46,7 @@ class ZeitgeistData:
     explained: np.ndarray
     grid: object
 
-def zeitgeist_data(model, s: YearlySeries, fc: Forecast | None = None, n_samples: int = 16, seed: int = 0, last: int = 10,
+def zeitgeist_data(model, s: YearlySeries, fc: Forecast | None = None, n_samples: int = 32, seed: int = 0, last: int = 10,
                    atlas: str = 'harvard_oxford') -> ZeitgeistData:
     "Compute every panel of the timeline for a model's series `s` and forecast `fc` (see above)."
     from sematlas.apps.inference import VAEInference

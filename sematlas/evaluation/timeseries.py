@@ -36,6 +36,16 @@ def model_data_dir(meta: dict) -> Path:
     return data_root()/'derived'/(scale if source == 'neurosynth' else f'{scale}-{source}')
 
 # %% ../../nbs/45_timeseries.ipynb #404cad6c
+def _shown(path: Path) -> str:
+    "A path as a manifest records it: relative to the project when inside it (a clone elsewhere reads the same)."
+    from sematlas.data.download import project_root
+    p, root = Path(path).resolve(), project_root()
+    for base in ([root.resolve()] if root else []) + [Path.cwd().resolve()]:
+        try: return str(p.relative_to(base))
+        except ValueError: pass
+    return str(path)
+
+# %% ../../nbs/45_timeseries.ipynb #5ac7d7df
 @dataclass
 class StudyCodes:
     """Latent codes of studies with their year and topic loadings.
@@ -59,7 +69,7 @@ class StudyCodes:
         keep = np.asarray(keep, bool)
         return StudyCodes(self.ids[keep], self.year[keep], self.mu[keep], self.topics[keep], self.topic_names, self.manifest)
 
-# %% ../../nbs/45_timeseries.ipynb #5ac7d7df
+# %% ../../nbs/45_timeseries.ipynb #4ec93a1d
 def encode_prepared(model, data_dir: Path | str | None = None, batch_size: int = 64, device: str = 'cpu', progress: bool = True) -> StudyCodes:
     """Encode every study of a prepared data folder with a trained model, from the map alone (as `VAEInference.encode`).
 
@@ -94,13 +104,13 @@ def encode_prepared(model, data_dir: Path | str | None = None, batch_size: int =
         mus.append(vae.encode(x)[0].reshape(len(x), -1))
         if progress and (s//batch_size) % 40 == 0: print(f"encoded {s + len(x):,} / {len(ids):,} studies ({time.time() - t0:.0f} s)", flush=True)
     path = getattr(model, 'path', None) if not isinstance(model, (str, Path)) else Path(model)
-    man = {'model': str(path) if path else None, 'model_sha256': sha256_file(path) if path and Path(path).exists() else None,
-           'data_manifest_hash': got, 'data_dir': str(folder), 'encoding': 'posterior mean from the map alone (conditions missing)',
+    man = {'model': _shown(path) if path else None, 'model_sha256': sha256_file(path) if path and Path(path).exists() else None,
+           'data_manifest_hash': got, 'data_dir': _shown(folder), 'encoding': 'posterior mean from the map alone (conditions missing)',
            'kernel_fwhm_mm': vae.kernel, 'res_mm': vae.grid.res}
     w = topics.loc[studies['id']].to_numpy('float64')
     return StudyCodes(ids, studies['year'].to_numpy(int), np.concatenate(mus), w/w.sum(1, keepdims=True), list(topics.columns), man)
 
-# %% ../../nbs/45_timeseries.ipynb #0890b74a
+# %% ../../nbs/45_timeseries.ipynb #0a246ec7
 @dataclass
 class YearlySeries:
     """The field per publication year: count, mean and covariance of the codes, topic mix, bootstrap bands.
@@ -131,7 +141,7 @@ class YearlySeries:
         return YearlySeries(*(getattr(self, f)[k] for f in ('years', 'count', 'mean', 'cov', 'topics')), self.topic_names,
                             *(getattr(self, f)[k] for f in ('mean_lo', 'mean_hi', 'topics_lo', 'topics_hi')), self.level, dict(self.manifest))
 
-# %% ../../nbs/45_timeseries.ipynb #0a246ec7
+# %% ../../nbs/45_timeseries.ipynb #908a334b
 def year_stats(mu: np.ndarray, topics: np.ndarray) -> tuple:
     "Mean and covariance (ddof 1; zero for one study) of codes `mu`, and the mean topic mix."
     m = mu.mean(0)
@@ -163,7 +173,7 @@ def yearly_series(codes: StudyCodes, years: tuple = YEARS, n_boot: int = 200, le
     return YearlySeries(ys, a['count'], a['mean'], a['cov'], a['topics'], list(codes.topic_names), a['mean_lo'], a['mean_hi'],
                         a['topics_lo'], a['topics_hi'], level, man)
 
-# %% ../../nbs/45_timeseries.ipynb #aa001ac0
+# %% ../../nbs/45_timeseries.ipynb #696c91b6
 def synthetic_codes(n_per_year: int = 300, years: tuple = (1997, 2016), latent_dim: int = 4, n_topics: int = 5, seed: int = 0) -> StudyCodes:
     """Studies with known trends (for tests): axis 0 drifts by +0.1 a year and axis 1 by -0.05 (from 0 at 2006),
     axis 2's standard deviation grows from 0.5 to 1.5 over the range, topic 0 rises and topic 1 falls."""
@@ -176,7 +186,7 @@ def synthetic_codes(n_per_year: int = 300, years: tuple = (1997, 2016), latent_d
     topics = np.stack([rng.dirichlet(a) for a in alpha])
     return StudyCodes(np.array([f's{i}' for i in range(len(ys))]), ys, mu, topics, [f'topic{k}' for k in range(n_topics)], {'model': 'synthetic'})
 
-# %% ../../nbs/45_timeseries.ipynb #b0dda454
+# %% ../../nbs/45_timeseries.ipynb #06db45b9
 def series_frame(s: YearlySeries) -> pd.DataFrame:
     "One row per year: year, count, mean_<k>, cov_<k>_<l> (the full matrix), topic:<name>, and the bands."
     d = s.latent_dim
@@ -200,7 +210,7 @@ def frame_series(df: pd.DataFrame, manifest: dict | None = None) -> YearlySeries
                         g([f'topic:{n}' for n in names]), names, g([f'mean_lo_{k}' for k in range(d)]), g([f'mean_hi_{k}' for k in range(d)]),
                         g([f'topic_lo:{n}' for n in names]), g([f'topic_hi:{n}' for n in names]), man.get('level', 0.95), man)
 
-# %% ../../nbs/45_timeseries.ipynb #06db45b9
+# %% ../../nbs/45_timeseries.ipynb #0b30c5ec
 def save_series(s: YearlySeries, path: Path | str) -> Path:
     "Write the series as Parquet, and its manifest (model, data, settings, a hash of the table) as `<path>.manifest.json`; both atomically."
     from sematlas.data.manifest import atomic_path, sha256_file, write_json
