@@ -82,7 +82,7 @@ def _prepare(args) -> int:
         print('\nSteps:\n' + p.report.to_string(index=False))
         print('\nCoordinate space:\n' + p.space_summary.round(2).to_string())
     print(f"\nTables: {p.out_dir/'tables'}\nCache:  {p.cache_path}\nSplits: {p.splits_path} "
-          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nData manifest hash: {p.manifest_hash}")
+          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nPoints: {p.points_path}\nData manifest hash: {p.manifest_hash}")
     return 0
 
 def add_prepare(sub):
