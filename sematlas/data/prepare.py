@@ -269,7 +269,7 @@ def _prepare_splits(data: PreparedData, manifest: dict, split_fractions, seed: i
 # %% ../../nbs/10_prepare.ipynb #688f75fd
 def _prepare_points(data: PreparedData) -> Path:
     "Build (or keep) the point-cloud cache of the prepared studies, `points.h5` beside the volume cache (`17_pointcloud_cache`)."
-    from .pointcloud_cache import build_point_cache          # h5py only where the point clouds are made
+    from sematlas.data.pointcloud_cache import build_point_cache          # h5py only where the point clouds are made
     path = data.out_dir/'points.h5'
     return build_point_cache(data.studies, data.peaks, data.topics, load_splits(data.splits_path, data.manifest_hash), path, data.manifest_hash)
 
