@@ -67,7 +67,7 @@ def generate_peaks(self: PeakGenerator, conditions: Conditions, n: int = N_POINT
     mask = torch.from_numpy(np.repeat(conditions.mask[None], k, 0)).to(self.device)
     pts = (self.model.generate(z, {'cond': cond, 'cond_mask': mask})*POINT_SCALE_MM).cpu().numpy()
     keep = np.sort(np.random.default_rng(seed).choice(k*self.model.n_points, n, replace=False))
-    flat = pts.reshape(-1, 3)[keep]
+    flat = pts.reshape(-1, 3)[keep].astype('float64')
     return pd.DataFrame({'x': flat[:, 0], 'y': flat[:, 1], 'z': flat[:, 2], 'sample': keep // self.model.n_points}).round(2)
 
 # %% ../../nbs/56_peak_viewer.ipynb #80dafa00

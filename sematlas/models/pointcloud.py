@@ -83,7 +83,8 @@ class PointCloudVAEModule(GridVAEModule):
     hide_prob : chance that a known condition field is hidden from the network during training.
     lr, weight_decay, betas, lr_schedule, warmup_steps : AdamW settings and the learning-rate schedule.
     """
-    predictions = {'reconstruction': ('point-cloud VAE reconstruction', '_rec'), 'generate': ('point-cloud VAE, from conditions', '_gen')}
+    predictions = {'reconstruction': ('point-cloud VAE reconstruction', '_rec'), 'generate': ('point-cloud VAE, from conditions (z = 0)', '_gen'),
+                   'samples': ('point-cloud VAE, from conditions (z ~ N(0, I))', '_smp')}
     sample_name = "point sets sampled under the studies' conditions"
 
     def __init__(self, *, conditions: dict, n_points: int = N_POINTS, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
@@ -135,12 +136,13 @@ WITHIN_MM = (4, 8, 12)
 @patch
 @torch.no_grad()
 def predict(self: PointCloudVAEModule, batch: dict, key: str = 'reconstruction', seed: int | None = None) -> torch.Tensor:
-    "Point sets in MNI mm for evaluation row `key`: 'reconstruction' (posterior mean) or 'generate' (one prior draw under the conditions)."
+    """Point sets in MNI mm for evaluation row `key`: 'reconstruction' (posterior mean), 'generate' (from the conditions alone at
+    z = 0, the conditional model's point estimate, as the volumetric model's 'generate') or 'samples' (one prior draw under the conditions)."""
     if key == 'reconstruction': return self.model.reconstruct(batch)*POINT_SCALE_MM
-    if key != 'generate': raise KeyError(f"{type(self).__name__} offers the predictions {list(self.predictions)}, not {key!r}")
+    if key not in self.predictions: raise KeyError(f"{type(self).__name__} offers the predictions {list(self.predictions)}, not {key!r}")
     g = torch.Generator().manual_seed(seed) if seed is not None else None
     z = torch.randn(len(batch['points']), self.model.latent_dim, generator=g).to(self.device)
-    return self.model.generate(z, batch)*POINT_SCALE_MM
+    return self.model.generate(z*(key == 'samples'), batch)*POINT_SCALE_MM
 
 def peak_distances(pred: np.ndarray, true: np.ndarray, true30: np.ndarray | None = None) -> dict:
     "Chamfer (mm), exact EMD to the 30-point view `true30` (mm) and the share of the `true` peaks with a point of `pred` within each of `WITHIN_MM`."
@@ -180,7 +182,7 @@ def sample_figure(self: PointCloudVAEModule, dm, path, n: int = 3, seed: int = 0
     batch = default_collate([ds[i] for i in range(min(n, len(ds)))])
     batch = {k: v.to(self.device) if torch.is_tensor(v) else v for k, v in batch.items()}
     sets = [('peaks', batch['points'].cpu().numpy()*POINT_SCALE_MM, 'k'), ('reconstruction', self.predict(batch, 'reconstruction').cpu().numpy(), 'tab:blue'),
-            ('sample', self.predict(batch, 'generate', seed=seed).cpu().numpy(), 'tab:red')]
+            ('sample', self.predict(batch, 'samples', seed=seed).cpu().numpy(), 'tab:red')]
     fig, axes = plt.subplots(len(batch['id']), 3, figsize=(7.5, 2.4*len(batch['id'])), squeeze=False)
     for i, sid in enumerate(batch['id']):
         for j, (a, b) in enumerate(((1, 2), (0, 2), (0, 1))):
