@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
-           'add_inference', 'add_forecast', 'build_parser', 'main']
+           'add_inference', 'add_forecast', 'add_generate_peaks', 'build_parser', 'main']
 
 # %% ../nbs/59_cli.ipynb #d82b737a
 NIFTI = ('.nii', '.nii.gz')
@@ -82,7 +82,7 @@ def _prepare(args) -> int:
         print('\nSteps:\n' + p.report.to_string(index=False))
         print('\nCoordinate space:\n' + p.space_summary.round(2).to_string())
     print(f"\nTables: {p.out_dir/'tables'}\nCache:  {p.cache_path}\nSplits: {p.splits_path} "
-          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nData manifest hash: {p.manifest_hash}")
+          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nPoints: {p.points_path}\nData manifest hash: {p.manifest_hash}")
     return 0
 
 def add_prepare(sub):
@@ -358,8 +358,35 @@ def add_forecast(sub):
     p.add_argument('-o', '--out', type=Path, required=True, help='output .npz; the expected maps go beside it as <stem>_<year>.nii.gz')
     p.set_defaults(func=_forecast)
 
+# %% ../nbs/59_cli.ipynb #gpeaks01
+def _generate_peaks(args) -> int:
+    _out_file(args.out, ('.csv', '.tsv', '.txt'))
+    from sematlas.apps.peak_viewer import PeakGenerator, write_peaks
+    pg = PeakGenerator.load(args.model, args.device)
+    c = _setting(pg, args)
+    print(f"Conditions:\n{_describe(c)}")
+    table = pg.generate_peaks(c, args.n, args.seed)
+    write_peaks(table, args.out)
+    print(f"wrote {args.out}: {len(table)} peaks (MNI mm)")
+    return 0
+
+def add_generate_peaks(sub):
+    "`sematlas generate-peaks`: peak coordinates for condition settings, from the point-cloud model (`56_peak_viewer`)."
+    help = 'peaks (MNI mm) for a topic, a text query and metadata, from the point-cloud model, as CSV/TSV or Sleuth text that NiMARE reads'
+    p = sub.add_parser('generate-peaks', help=help, description=help + ". Conditions not given take the average study's value.")
+    p.add_argument('query', nargs='?', default=None, help='free text matched to the LDA-50 topics, e.g. "working memory"')
+    _condition_args(p)
+    p.add_argument('--strength', type=float, default=0.5, help="weight of the query's topics against the average study's (default 0.5)")
+    p.add_argument('-n', type=_positive, default=30, help='number of peaks (default 30: one draw of the model)')
+    p.add_argument('--model', type=Path, default=None, help='point-cloud model file (default: runs/release/pointcloud-full/model.pt)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('-o', '--out', type=Path, required=True, help='output .csv, .tsv or .txt (Sleuth)')
+    p.set_defaults(func=_generate_peaks)
+
+
 # %% ../nbs/59_cli.ipynb #772c2ab8
-COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast)
+COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast, add_generate_peaks)
 
 def build_parser() -> argparse.ArgumentParser:
     "The `sematlas` argument parser: every command group's subcommands, each with `--debug`."

@@ -111,16 +111,23 @@ class ModelKind:
     upgrade_state: Callable | None = None
     description: str = ''
     network: NetworkKind | None = None
+    evaluation: str | None = None
 
     def analysis(self) -> Callable | None:
         "The kind's analysis function (`analyze` resolved), or None."
         if self.analyze is None: return None
         mod, fn = self.analyze.split(':')
         return getattr(importlib.import_module(mod), fn)
+    def evaluator(self) -> Callable | None:
+        "The kind's own evaluation (`evaluation` resolved: 'module:function' taking a run folder as `evaluate` does), or None for the volumetric one."
+        if self.evaluation is None: return None
+        mod, fn = self.evaluation.split(':')
+        return getattr(importlib.import_module(mod), fn)
 
 # %% ../../nbs/23_registry.ipynb #29d88de4
-BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae'}
-BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network'}
+BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae', 'pointcloud': 'sematlas.models.pointcloud'}
+BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network',
+                    'pointcloud': 'sematlas.models.pointcloud_network'}
 _REGISTRY: dict[str, ModelKind] = {}
 _NETWORKS: dict[str, NetworkKind] = {}
 

@@ -24,7 +24,7 @@ class ThroughputMonitor(Callback):
     def on_train_epoch_start(self, trainer, pl_module):
         self.t0, self.n, self.val_s = time.perf_counter(), 0, 0.0
         if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['volume'])*trainer.world_size
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['id'])*trainer.world_size
     def on_validation_start(self, trainer, pl_module): self.v0 = time.perf_counter()
     def on_validation_end(self, trainer, pl_module):
         if hasattr(self, 'val_s'): self.val_s += time.perf_counter() - self.v0
@@ -66,6 +66,7 @@ class SampleFigures(Callback):
         self.dir, self.every, self.n, self.seed = Path(directory), every_n_epochs, n, seed
     @torch.no_grad()
     def figure(self, pl_module, datamodule, path):
+        if hasattr(pl_module, 'sample_figure'): return pl_module.sample_figure(datamodule, path, self.n, self.seed)   # a kind that makes no maps draws its own
         ds = datamodule.datasets['val']
         batch = torch.utils.data.default_collate([ds[i] for i in range(min(self.n, len(ds)))])
         batch = {k: v.to(pl_module.device) if torch.is_tensor(v) else v for k, v in batch.items()}

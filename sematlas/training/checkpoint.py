@@ -12,14 +12,15 @@ from ..data.manifest import atomic_path
 from ..models.registry import get_kind, get_network, kind_of
 
 # %% auto #0
-__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'CheckpointError',
-           'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network']
+__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'grid_mask',
+           'CheckpointError', 'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
 
 def compact_grid_buffers(state: dict, mask: np.ndarray) -> dict:
     "`state` with grid-shaped buffers stored in-brain: a boolean one (the mask) dropped, a constant-outside one as its in-brain values and that constant."
+    if mask is None: return dict(state)                      # a network without a grid (the point-cloud kind)
     m, out = torch.from_numpy(np.asarray(mask, bool)), {}
     for k, v in state.items():
         if tuple(v.shape) == m.shape:
@@ -31,6 +32,7 @@ def compact_grid_buffers(state: dict, mask: np.ndarray) -> dict:
 
 def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     "The inverse of `compact_grid_buffers`; a dropped boolean grid buffer is taken from `own` (the module's own state)."
+    if mask is None: return dict(state)
     m, out = torch.from_numpy(np.asarray(mask, bool)), dict(state)
     for k in [k for k in state if k.endswith(INSIDE)]:
         base = k[:-len(INSIDE)]
@@ -42,6 +44,11 @@ def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     return out
 
 # %% ../../nbs/31_checkpoint.ipynb #9e6c6cd7
+def grid_mask(net) -> np.ndarray | None:
+    "The brain mask of a network's grid, or None for a network without one (a point-cloud model)."
+    grid = getattr(net, 'grid', None)
+    return None if grid is None else grid.mask
+
 MODEL_FORMAT, FORMAT_1 = 'sematlas-model/2', 'sematlas-vae/1'
 
 class CheckpointError(ValueError):
@@ -64,7 +71,7 @@ def export_model(module, path: Path | str, half: bool = True, **meta) -> Path:
     """
     dtype = torch.float16 if half else torch.float32
     state = {k: v.detach().to('cpu', dtype) if v.is_floating_point() else v.detach().cpu() for k, v in module.state_dict().items()}
-    state = compact_grid_buffers(state, module.model.grid.mask)
+    state = compact_grid_buffers(state, grid_mask(module.model))
     payload = {'format': MODEL_FORMAT, 'kind': kind_of(module).name, 'hparams': dict(module.hparams), 'state_dict': state,
                'weights_sha256': weights_sha256(state), 'meta': meta}
     path = Path(path)
@@ -122,7 +129,7 @@ def load_model(path: Path | str, map_location: str | torch.device = 'cpu') -> tu
     if fmt == FORMAT_1 and k.upgrade_state is not None: state = k.upgrade_state(hparams, state)
     try: module = k.module(**hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
-    _load_state(path, module, state, module.model.grid.mask)
+    _load_state(path, module, state, grid_mask(module.model))
     return module.to(map_location).eval(), meta
 
 # %% ../../nbs/31_checkpoint.ipynb #117b7a10
@@ -145,6 +152,6 @@ def load_network(path: Path | str, map_location: str | torch.device = 'cpu') -> 
     try: net = nk.build(hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
     n = len(nk.prefix)
-    _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, net.grid.mask)
+    _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, grid_mask(net))
     net.kind, net.hparams = kind, dict(hparams)
     return net.to(map_location).eval(), meta

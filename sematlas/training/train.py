@@ -148,8 +148,10 @@ def _fit(trainer, module, dm, last: Path) -> float:
 # %% ../../nbs/34_train.ipynb #d0c0420c
 def _report(cfg: TrainConfig, partial: Path, dm, best) -> dict:
     "The test report, the model file and the final figures of a fitted run."
-    per_study = evaluate_reconstruction(best, dm, 'test')
-    summary = summarize_reconstruction(per_study, seed=cfg.loop.seed)
+    if hasattr(best, 'test_report'): per_study, summary = best.test_report(dm, 'test', seed=cfg.loop.seed)   # a kind that makes no maps
+    else:
+        per_study = evaluate_reconstruction(best, dm, 'test')
+        summary = summarize_reconstruction(per_study, seed=cfg.loop.seed)
     per_study.to_csv(partial/'test_per_study.csv', index=False)
     write_json(summary, partial/'test_metrics.json')
     export_model(best, partial/'model.pt', manifest_hash=dm.manifest_hash, config=cfg.to_dict(), test_metrics=summary,
