@@ -14,7 +14,7 @@ from fastcore.basics import patch
 from .counterfactual import Conditions, CounterfactualMachine
 from .inference import torch_device
 from ..data.download import project_root
-from ..evaluation.calibration import ensemble_moments
+from ..evaluation.calibration import censored_moments, ensemble_moments
 from ..training.checkpoint import load_ensemble
 
 # %% auto #0
@@ -79,17 +79,16 @@ def conditions(self: EnsembleInference, *args, **kwargs) -> Conditions:
 @patch
 @torch.no_grad()
 def predict_arrays(self: EnsembleInference, c: Conditions, members: int | None = None) -> dict:
-    "In-brain arrays of `LAYERS` for one setting, from the first `members` members (default all); sds times the temperature."
+    "In-brain arrays of `LAYERS` for one setting, from the first `members` members (default all); the members' sds times the temperature."
     nets = self.nets[:members or len(self.nets)]
     batch = {'cond': torch.from_numpy(c.values[None]).to(self.device), 'cond_mask': torch.from_numpy(c.mask[None]).to(self.device)}
     means, variances = [], []
     for net in nets:
-        eta, lv = net.generate_distribution(torch.zeros(1, net.latent_dim, device=self.device), batch)
-        means.append(torch.exp(eta[0, 0][net.mask].float())); variances.append(torch.exp(lv[0, 0][net.mask].float()))
+        eta, loc, lv = net.generate_distribution(torch.zeros(1, net.latent_dim, device=self.device), batch)
+        means.append(torch.exp(eta[0, 0][net.mask].float()))
+        variances.append(censored_moments(loc[0, 0][net.mask].float(), self.temperature*torch.exp(0.5*lv[0, 0][net.mask].float()))[1])
     mo = ensemble_moments(torch.stack(means), torch.stack(variances))
-    t = self.temperature
-    return {'mean': mo['mean'].cpu().numpy(), 'aleatoric_sd': t*mo['aleatoric'].sqrt().cpu().numpy(),
-            'epistemic_sd': t*mo['epistemic'].sqrt().cpu().numpy(), 'total_sd': t*mo['total'].sqrt().cpu().numpy()}
+    return {'mean': mo['mean'].cpu().numpy(), **{f'{k}_sd': mo[k].sqrt().cpu().numpy() for k in ('aleatoric', 'epistemic', 'total')}}
 
 @patch
 def generate(self: EnsembleInference, c: Conditions) -> UncertainMap:

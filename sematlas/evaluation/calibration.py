@@ -10,66 +10,80 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['LEVELS', 'ECE_THRESHOLD', 'MODES', 'Coverage', 'regression_ece', 'fit_temperature', 'ensemble_moments',
-           'mixture_log_likelihood', 'ensemble_calibration', 'reliability_diagram', 'calibrate', 'calibration_table']
+__all__ = ['LEVELS', 'ECE_THRESHOLD', 'MODES', 'Coverage', 'regression_ece', 'fit_temperature', 'censored_moments',
+           'ensemble_moments', 'mixture_log_likelihood', 'ensemble_calibration', 'reliability_diagram', 'calibrate',
+           'calibration_table']
 
 # %% ../../nbs/44_calibration.ipynb #4f8036e0
 LEVELS = np.round(np.arange(1, 100)/100, 2)
-_EDGES = np.concatenate([[0.0], np.logspace(-6, 4, 5001)])          # standardised residuals: bins 0.46% wide from 1e-6 to 1e4
 
-def _z(levels: np.ndarray) -> np.ndarray:
-    "Half-widths, in sds, of the central intervals of a Gaussian at `levels` (`Phi^-1((1 + p)/2)`)."
-    from statistics import NormalDist
-    return np.array([NormalDist().inv_cdf((1 + p)/2) for p in levels])
+def _ndtr(x: torch.Tensor) -> torch.Tensor: return torch.special.ndtr(x)
 
 class Coverage:
-    "Accumulates standardised residuals `|y - mean|/sd` (a histogram) to give the observed share in every central interval, at any temperature."
-    def __init__(self): self.counts, self.n = np.zeros(len(_EDGES), np.int64), 0
-    def update(self, y, mean, sd) -> 'Coverage':
-        "Add values `y` with their predictive `mean` and `sd` (arrays or tensors of one shape)."
-        r = torch.as_tensor(y).float().sub(torch.as_tensor(mean).float()).abs().div(torch.as_tensor(sd).float().clamp_min(1e-12)).flatten()
-        if not torch.isfinite(r).all(): raise ValueError("non-finite standardised residuals: check the predicted sd")
-        idx = np.minimum(np.searchsorted(_EDGES, r.cpu().numpy(), side='left'), len(_EDGES) - 1)   # bin i: (edge[i-1], edge[i]]
-        self.counts += np.bincount(idx, minlength=len(_EDGES))
-        self.n += r.numel(); return self
+    "A random sample of values with their predictive distributions (the equal mixture of (censored) Gaussians), for observed shares at any temperature."
+    def __init__(self, censored: bool = True, per_update: int = 4096, seed: int = 0):
+        self.censored, self.per_update, self.rng = censored, per_update, np.random.default_rng(seed)
+        self.y, self.loc, self.sd, self.v, self.n = [], [], [], [], 0
+    def update(self, y, loc, sd) -> 'Coverage':
+        "Add values `y` (n,) with their components' locations and sds (`(members, n)`, or `(n,)` for one)."
+        y = torch.as_tensor(y).float().flatten().cpu()
+        loc, sd = (torch.as_tensor(a).float().reshape(-1, len(y)).cpu() for a in (loc, sd))
+        if not (torch.isfinite(sd).all() and (sd > 0).all() and torch.isfinite(loc).all()): raise ValueError("non-finite or non-positive predicted sd (or location)")
+        keep = torch.from_numpy(self.rng.choice(len(y), self.per_update, replace=False)) if len(y) > self.per_update else torch.arange(len(y))
+        self.y.append(y[keep]); self.loc.append(loc[:, keep]); self.sd.append(sd[:, keep]); self.v.append(torch.from_numpy(self.rng.random(len(keep))).float())
+        self.n += len(y); return self
+    def pit(self, temperature: float = 1.0) -> torch.Tensor:
+        "The (randomised, at the atom) probability integral transform of the kept values, every sd times `temperature`."
+        if not self.y: raise ValueError("no values yet: call update first")
+        y, loc, sd, v = torch.cat(self.y), torch.cat(self.loc, 1), torch.cat(self.sd, 1)*temperature, torch.cat(self.v)
+        if not self.censored: return _ndtr((y - loc)/sd).mean(0)
+        zero = y <= 0
+        return torch.where(zero, v*_ndtr(-loc/sd).mean(0), _ndtr((y - loc)/sd).mean(0))
     def observed(self, temperature: float = 1.0, levels=LEVELS) -> np.ndarray:
-        "The share of values within the central interval at each level, with every sd multiplied by `temperature`."
-        if self.n == 0: raise ValueError("no values yet: call update first")
-        cdf = np.cumsum(self.counts)/self.n                                          # share with residual <= edge
-        return np.interp(temperature*_z(np.asarray(levels)), _EDGES, cdf)
+        "The share of values within the central interval at each level, every sd times `temperature`."
+        c = np.sort((2*self.pit(temperature) - 1).abs().numpy())
+        return np.searchsorted(c, np.asarray(levels), side='right')/len(c)
     def ece(self, temperature: float = 1.0) -> float:
         "Expected calibration error: the mean over `LEVELS` of |observed share - level|."
         return float(np.abs(self.observed(temperature) - LEVELS).mean())
 
-def regression_ece(y, mean, sd) -> float:
-    "The expected calibration error of Gaussian predictions `mean`, `sd` for values `y` (`Coverage` on one batch)."
-    return Coverage().update(y, mean, sd).ece()
+def regression_ece(y, mean, sd, censored: bool = False) -> float:
+    "The expected calibration error of Gaussian predictions `mean`, `sd` (censored at zero if `censored`) for values `y`."
+    return Coverage(censored, per_update=len(np.ravel(y))).update(y, mean, sd).ece()
 
 # %% ../../nbs/44_calibration.ipynb #bd16a3e5
-def fit_temperature(cov: Coverage, lo: float = 0.02, hi: float = 50.0) -> float:
-    "The factor `T` on every sd that minimises the ECE of `cov` (a grid in log T, then a finer one around its best)."
-    grid = np.exp(np.linspace(math.log(lo), math.log(hi), 241))
-    best = grid[int(np.argmin([cov.ece(t) for t in grid]))]
-    fine = best*np.exp(np.linspace(-0.05, 0.05, 101))
-    return float(fine[int(np.argmin([cov.ece(t) for t in fine]))])
-
 ECE_THRESHOLD = 0.1
 
+def fit_temperature(cov: Coverage, lo: float = 0.05, hi: float = 20.0) -> float:
+    "The factor `T` on every sd that minimises the ECE of `cov` (a grid in log T, then a finer one around its best)."
+    grid = np.exp(np.linspace(np.log(lo), np.log(hi), 121))
+    best = grid[int(np.argmin([cov.ece(t) for t in grid]))]
+    fine = best*np.exp(np.linspace(-0.05, 0.05, 41))
+    return float(fine[int(np.argmin([cov.ece(t) for t in fine]))])
+
 # %% ../../nbs/44_calibration.ipynb #850e0cc9
+def censored_moments(loc: torch.Tensor, sd: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    "Mean and variance of `max(0, Y*)`, `Y* ~ N(loc, sd^2)`."
+    a = loc/sd
+    cdf, pdf = _ndtr(a), torch.exp(-0.5*a*a)/math.sqrt(2*math.pi)
+    m = loc*cdf + sd*pdf
+    return m, ((loc*loc + sd*sd)*cdf + loc*sd*pdf - m*m).clamp_min(0)
+
 def ensemble_moments(means: torch.Tensor, variances: torch.Tensor) -> dict:
     "Mean, aleatoric, epistemic and total variance (`mean`, `aleatoric`, `epistemic`, `total`) of members' `means` and `variances` (members first)."
     mean = means.mean(0)
     aleatoric, epistemic = variances.mean(0), means.var(0, unbiased=False)
     return {'mean': mean, 'aleatoric': aleatoric, 'epistemic': epistemic, 'total': aleatoric + epistemic}
 
-def mixture_log_likelihood(y: torch.Tensor, means: torch.Tensor, variances: torch.Tensor) -> torch.Tensor:
-    "Per-value log-density of `y` under the equal mixture of Gaussians `N(means[k], variances[k])` (members first)."
-    logp = -0.5*(math.log(2*math.pi) + variances.log() + (y - means).pow(2)/variances)
-    return torch.logsumexp(logp, 0) - math.log(len(means))
+def mixture_log_likelihood(y: torch.Tensor, loc: torch.Tensor, sd: torch.Tensor, censored: bool = True) -> torch.Tensor:
+    "Per-value log-likelihood of `y` under the equal mixture of Gaussians `N(loc[k], sd[k]^2)` (members first), censored at zero if `censored`."
+    logp = -0.5*math.log(2*math.pi) - sd.log() - 0.5*((y - loc)/sd).pow(2)
+    if censored: logp = torch.where(y <= 0, torch.special.log_ndtr(-loc/sd), logp)
+    return torch.logsumexp(logp, 0) - math.log(len(loc))
 
 # %% ../../nbs/44_calibration.ipynb #9e428b82
-def _distribution(net, batch: dict, mode: str) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-intensity and log-variance of one member for a batch: 'reconstruction' or 'generation' (z = 0, conditions alone)."
+def _distribution(net, batch: dict, mode: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity, location and log-variance of one member for a batch: 'reconstruction' or 'generation' (z = 0, conditions alone)."
     if not hasattr(net, 'reconstruct_distribution'):
         raise ValueError(f"a {getattr(net, 'kind', type(net).__name__)} model predicts no variance; calibration needs a kind with a variance head (hcvae)")
     if mode == 'reconstruction': return net.reconstruct_distribution(batch)
@@ -93,13 +107,13 @@ def ensemble_calibration(nets: list, maps: np.ndarray, inputs: dict, batch_size:
         batch = {'volume': vol, **{k: v[s:s + batch_size].to(dev) for k, v in inputs.items()}}
         for mode in MODES:
             dists = [_distribution(net, batch, mode) for net in nets]
-            means = torch.stack([torch.exp(eta[:, 0][:, mask].float()) for eta, _ in dists])
-            variances = torch.stack([torch.exp(lv[:, 0][:, mask].float()) for _, lv in dists])
-            mo, o = ensemble_moments(means, variances), out[mode]
-            o['ensemble'].update(y, mo['mean'], mo['total'].sqrt()); o['member'].update(y, means[-1], variances[-1].sqrt())
-            o['loglik_ensemble'] += float(mixture_log_likelihood(y, means, variances).sum())
-            o['loglik_member'] += float(mixture_log_likelihood(y, means[-1:], variances[-1:]).sum())
-            o['n'] += y.numel()
+            loc = torch.stack([l[:, 0][:, mask].float() for _, l, _ in dists]).flatten(1)          # (members, studies x voxels)
+            sd = torch.stack([torch.exp(0.5*v[:, 0][:, mask].float()) for _, _, v in dists]).flatten(1)
+            yy, o = y.flatten(), out[mode]
+            o['ensemble'].update(yy, loc, sd); o['member'].update(yy, loc[-1:], sd[-1:])
+            o['loglik_ensemble'] += float(mixture_log_likelihood(yy, loc, sd).sum())
+            o['loglik_member'] += float(mixture_log_likelihood(yy, loc[-1:], sd[-1:]).sum())
+            o['n'] += yy.numel()
     for o in out.values():
         for k in ('loglik_ensemble', 'loglik_member'): o[k] /= max(1, o['n'])
     return out
@@ -128,7 +142,8 @@ def calibrate(run_dir: Path | str, device: str = 'cpu', max_studies: int | None 
               progress: bool = True) -> dict:
     """Calibrate a run's snapshot ensemble (`ensemble.pt`): fit the temperature of each mode on the validation split, apply it
     where the validation ECE is above `ECE_THRESHOLD`, and score the test split before and after, with the ensemble's and
-    its last member's log-likelihood. Writes `calibration.json`, `calibration.md` and `reliability.png` into the run folder.
+    its last member's log-likelihood. Writes `calibration.json`, `calibration.md` and `reliability.png` into the run folder,
+    and the table as the last section of its `eval.md`, if it has one.
     """
     from sematlas.evaluation.evaluate import _prepared_data
     from sematlas.training.checkpoint import load_ensemble
@@ -165,6 +180,8 @@ def calibrate(run_dir: Path | str, device: str = 'cpu', max_studies: int | None 
             f"log-likelihood gain over one member {out[mode]['loglik_gain']:+.4f} per voxel")
     write_json(out, run.path/'calibration.json')
     (run.path/'calibration.md').write_text(calibration_table(out))
+    ev = run.path/'eval.md'                                   # the evaluation's note gets the calibration as its last section
+    if ev.exists(): ev.write_text(ev.read_text().split('\n## Calibration\n')[0].rstrip('\n') + '\n\n## Calibration\n\n' + calibration_table(out))
     reliability_diagram(curves, run.path/'reliability.png', {m: f"{m}, test split" for m in MODES})
     return out
 

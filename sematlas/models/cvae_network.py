@@ -200,18 +200,19 @@ NETWORK = NetworkKind('cvae', conditional_vae)
 LOGVAR_RANGE = (-16.0, 6.0)                                    # the log-variance's clamp
 
 class HeteroConditionalVAE(ConditionalVAE):
-    "The conditional network (`ConditionalVAE`, same parameters) with a per-voxel log-variance head (`var_head`)."
+    "The conditional network (`ConditionalVAE`, same parameters) with a head (`var_head`) for the location and log-variance of a censored Gaussian per voxel."
     def _output(self, tail: str, c: int, head_kernel: int, groups: int):
         super()._output(tail, c, head_kernel, groups)
-        self.var_head = nn.Conv3d(self.head.in_channels, self.shuffle**3, head_kernel, 1, head_kernel//2)
+        self.var_head = nn.Conv3d(self.head.in_channels, 2*self.shuffle**3, head_kernel, 1, head_kernel//2)
         nn.init.zeros_(self.var_head.weight); nn.init.zeros_(self.var_head.bias)
+        self.register_buffer('loc_offset', torch.zeros(self.grid.shape))
         self.register_buffer('logvar_offset', torch.zeros(self.grid.shape))
         self._recording = None
 
     def set_base_rate(self, mean_map, floor: float = 1e-3):
-        "The base rate (`GridVAE.set_base_rate`) and the log-variance offset, `2*offset`."
+        "The base rate (`GridVAE.set_base_rate`), and the offsets of the location (the base rate) and log-variance (`2*offset`)."
         super().set_base_rate(mean_map, floor)
-        self.logvar_offset.copy_(2*self.offset)
+        self.loc_offset.copy_(torch.exp(self.offset)); self.logvar_offset.copy_(2*self.offset)
 
 # %% ../../nbs/25_cvae_network.ipynb #daf09535
 @patch
@@ -223,41 +224,44 @@ def _to_grid(self: HeteroConditionalVAE, out: torch.Tensor) -> torch.Tensor:
     return out
 
 @patch
-def predictive(self: HeteroConditionalVAE, h: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-intensity `eta` and log-variance (each (batch, 1, *grid.shape)) from decoder features; `extra` is added to `eta` on the padded grid."
+def predictive(self: HeteroConditionalVAE, h: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity `eta`, and the location and log-variance of the censored Gaussian (each (batch, 1, *grid.shape)) from decoder features; `extra` is added to `eta` on the padded grid."
     t = self.tail(h)
-    eta, lv = self._to_grid(self.head(t)), self._to_grid(self.var_head(t))
+    n = self.shuffle**3
+    out = self.var_head(t)
+    eta, loc, lv = self._to_grid(self.head(t)), self._to_grid(out[:, :n]), self._to_grid(out[:, n:])
     if extra is not None: eta = eta + extra
     X, Y, Z = self.grid.shape
-    return (eta[..., :X, :Y, :Z] + self.offset).clamp(max=12.0), (lv[..., :X, :Y, :Z] + self.logvar_offset).clamp(*LOGVAR_RANGE)
+    return ((eta[..., :X, :Y, :Z] + self.offset).clamp(max=12.0), loc[..., :X, :Y, :Z] + self.loc_offset,
+            (lv[..., :X, :Y, :Z] + self.logvar_offset).clamp(*LOGVAR_RANGE))
 
 @patch
 def log_intensity(self: HeteroConditionalVAE, h: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
-    "Log-intensity `eta`, as the conditional network's; while `recording`, the log-variance of each decode is kept too."
-    eta, logvar = self.predictive(h, extra)
-    if self._recording is not None: self._recording.append(logvar)
+    "Log-intensity `eta`, as the conditional network's; while `recording`, the location and log-variance of each decode are kept too."
+    eta, loc, logvar = self.predictive(h, extra)
+    if self._recording is not None: self._recording.append((loc, logvar))
     return eta
 
 @patch
 @contextlib.contextmanager
 def recording(self: HeteroConditionalVAE):
-    "Within the block, the list yielded receives the log-variance of every decode, in order."
+    "Within the block, the list yielded receives `(loc, logvar)` of every decode, in order."
     prev, self._recording = self._recording, []
     try: yield self._recording
     finally: self._recording = prev
 
 # %% ../../nbs/25_cvae_network.ipynb #8ab6ff32
 @patch
-def reconstruct_distribution(self: HeteroConditionalVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-intensity and log-variance of the posterior-mean reconstruction of the batch's maps (`reconstruct`)."
-    with self.recording() as lv: eta = self.reconstruct(batch)
-    return eta, lv[-1]
+def reconstruct_distribution(self: HeteroConditionalVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity, location and log-variance of the posterior-mean reconstruction of the batch's maps (`reconstruct`)."
+    with self.recording() as rec: eta = self.reconstruct(batch)
+    return (eta, *rec[-1])
 
 @patch
-def generate_distribution(self: HeteroConditionalVAE, z: torch.Tensor, batch: dict | None = None) -> tuple[torch.Tensor, torch.Tensor]:
-    "Log-intensity and log-variance decoded from codes `z` under the batch's conditions alone (`generate`)."
-    with self.recording() as lv: eta = self.generate(z, batch)
-    return eta, lv[-1]
+def generate_distribution(self: HeteroConditionalVAE, z: torch.Tensor, batch: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity, location and log-variance decoded from codes `z` under the batch's conditions alone (`generate`)."
+    with self.recording() as rec: eta = self.generate(z, batch)
+    return (eta, *rec[-1])
 
 def hetero_conditional_vae(hparams: dict) -> HeteroConditionalVAE:
     "The (untrained) `HeteroConditionalVAE` a `HeteroConditionalVAEModule`'s hyperparameters describe (as `conditional_vae`)."

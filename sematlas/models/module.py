@@ -10,7 +10,8 @@ import lightning as L
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LR_SCHEDULES', 'poisson_nll', 'gaussian_kl', 'gaussian_nll', 'GridVAEModule', 'lr_factor', 'lr_cycle']
+__all__ = ['LR_SCHEDULES', 'poisson_nll', 'gaussian_kl', 'gaussian_nll', 'censored_gaussian_nll', 'GridVAEModule', 'lr_factor',
+           'lr_cycle']
 
 # %% ../../nbs/22_module.ipynb #c4361087
 def poisson_nll(eta: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -30,6 +31,15 @@ def gaussian_nll(mean: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor, mask
     "Per-map sum over `mask` of the Gaussian negative log-likelihood `0.5*(log(2 pi) + logvar + (y - mean)^2/exp(logvar))`."
     mean, logvar, y = mean.float(), logvar.float(), y.float()
     per_voxel = 0.5*(math.log(2*math.pi) + logvar + (y - mean).pow(2)*torch.exp(-logvar))
+    return (per_voxel*mask).flatten(1).sum(1)
+
+# %% ../../nbs/22_module.ipynb #d6270d04
+def censored_gaussian_nll(loc: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Per-map sum over `mask` of the NLL of `y = max(0, Y*)`, `Y* ~ N(loc, exp(logvar))`: `-log Phi(-loc/sd)` where `y <= 0`, the Gaussian's elsewhere."
+    loc, logvar, y = loc.float(), logvar.float(), y.float()
+    sd = torch.exp(0.5*logvar)
+    gauss = 0.5*(math.log(2*math.pi) + logvar + (y - loc).pow(2)*torch.exp(-logvar))
+    per_voxel = torch.where(y > 0, gauss, -torch.special.log_ndtr(-loc/sd))
     return (per_voxel*mask).flatten(1).sum(1)
 
 # %% ../../nbs/22_module.ipynb #9eec5efa
