@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
-           'uncertainty_paths', 'add_inference', 'build_parser', 'main']
+           'uncertainty_paths', 'add_inference', 'add_forecast', 'build_parser', 'main']
 
 # %% ../nbs/59_cli.ipynb #d82b737a
 NIFTI = ('.nii', '.nii.gz')
@@ -356,8 +356,40 @@ def add_inference(sub):
     p.add_argument('input', type=Path, help='NIfTI map, or CSV/TSV of peaks with x, y, z columns (MNI mm)')
     p.add_argument('-o', '--out', type=Path, default=None, help='CSV to write (default: print)')
 
+# %% ../nbs/59_cli.ipynb #7344c192
+def _forecast(args) -> int:
+    out = _out_file(args.out, ('.npz',))
+    years = sorted(set(args.years))
+    for y in years:
+        _out_file(out.with_name(f"{out.name[:-4]}_{y}.nii.gz"))
+    from sematlas.forecast import forecast, save_forecast
+    import numpy as np
+    from sematlas.data.download import project_root
+    model = Path(args.model)
+    if not model.is_absolute() and not model.exists() and project_root(): model = project_root()/model     # the released model from anywhere
+    if not model.exists(): raise FileNotFoundError(f"{args.model}: no such model file")
+    fc = forecast(model, years, method=args.method, n_samples=args.samples, seed=args.seed)
+    for p in save_forecast(fc, out): print(f"wrote {p}")
+    for i, y in enumerate(fc.years):
+        top = np.argsort(-fc.topics[i])[:5]
+        print(f"{y}: |mean| {np.linalg.norm(fc.mean[i]):.3f}, total variance {np.trace(fc.cov[i]):.3f}; top topics "
+              + ', '.join(f"{fc.topic_names[j]} {fc.topics[i, j]:.3f}" for j in top))
+    return 0
+
+def add_forecast(sub):
+    "`sematlas forecast`: the field's latent distribution, topic mix and expected map for years ahead (`sematlas.forecast`)."
+    help = "forecast the field's latent distribution (mean, covariance), topic mix and expected map for future years"
+    p = sub.add_parser('forecast', help=help, description=help + '. The yearly series and the GRU are kept in zeitgeist/ beside the model (made on first use).')
+    p.add_argument('--model', type=Path, default=Path('runs/release/cvae-full-4mm/model.pt'), help='model file (default: the released conditional model)')
+    p.add_argument('--years', type=int, nargs='+', required=True, help='years after the last observed year (2016)')
+    p.add_argument('--method', default='GRU', choices=('GRU', 'linear trend', 'persistence'))
+    p.add_argument('--samples', type=_positive, default=32, help='draws of each forecast Gaussian averaged into its expected map')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('-o', '--out', type=Path, required=True, help='output .npz; the expected maps go beside it as <stem>_<year>.nii.gz')
+    p.set_defaults(func=_forecast)
+
 # %% ../nbs/59_cli.ipynb #772c2ab8
-COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference)
+COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast)
 
 def build_parser() -> argparse.ArgumentParser:
     "The `sematlas` argument parser: every command group's subcommands, each with `--debug`."
