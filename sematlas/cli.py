@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
-           'add_inference', 'add_forecast', 'add_generate_peaks', 'build_parser', 'main']
+           'uncertainty_paths', 'add_inference', 'add_forecast', 'add_generate_peaks', 'build_parser', 'main']
 
 # %% ../nbs/59_cli.ipynb #d82b737a
 NIFTI = ('.nii', '.nii.gz')
@@ -218,6 +218,7 @@ def _generate(args) -> int:
     if args.command == 'generate':
         _out_file(args.sd_out, NIFTI, '--sd-out'); _out_file(args.samples_out, NIFTI, '--samples-out')
         _distinct(out=args.out, sd_out=args.sd_out, samples_out=args.samples_out)
+        if args.uncertainty: return _generate_uncertain(args)
     from sematlas.apps.counterfactual import RELEASED_TEXT_MODEL, CounterfactualMachine
     text = getattr(args, 'text', None) is not None or getattr(args, 'vs_text', None) is not None
     cm = CounterfactualMachine.load(args.model or (RELEASED_TEXT_MODEL if text else None), args.device)
@@ -279,7 +280,36 @@ def add_generate(sub):
         if name == 'generate':
             p.add_argument('--sd-out', type=Path, default=None, help='also write the standard deviation across draws')
             p.add_argument('--samples-out', type=Path, default=None, help='also write the draws (4-D)')
+            p.add_argument('--uncertainty', action='store_true',
+                           help='use a snapshot ensemble (--model: an ensemble.pt; default: the released one) and also write its '
+                                'aleatoric, epistemic and total sd beside -o (OUT_aleatoric_sd.nii.gz, ...)')
         p.set_defaults(func=_generate)
+
+# %% ../nbs/59_cli.ipynb #a377bc55
+def uncertainty_paths(out: Path) -> dict:
+    "Where `generate --uncertainty` writes each layer: `-o` for the mean, and `<stem>_<layer>` beside it for the sds."
+    name = out.name
+    stem, suffix = (name[:-7], '.nii.gz') if name.endswith('.nii.gz') else (out.stem, out.suffix)
+    return {'mean': out, **{k: out.with_name(f'{stem}_{k}{suffix}') for k in ('aleatoric_sd', 'epistemic_sd', 'total_sd')}}
+
+def _generate_uncertain(args) -> int:
+    "`generate --uncertainty`: the ensemble's mean map and its three sds (`EnsembleInference`)."
+    if args.sd_out or args.samples_out: raise ValueError("--uncertainty writes its own sd maps; leave out --sd-out and --samples-out")
+    if getattr(args, 'text', None) is not None: raise ValueError("--uncertainty uses the snapshot ensemble, which reads topics, year, space and peaks, not --text")
+    paths = uncertainty_paths(args.out)
+    _distinct(**{k: str(v) for k, v in paths.items()})
+    for p in paths.values(): _out_file(p, NIFTI)
+    from sematlas.apps.ensemble import EnsembleInference
+    ens = EnsembleInference.load(args.model, args.device)
+    c = _setting(ens, args)
+    print(f"Conditions:\n{_describe(c)}\n{ens}")
+    u = ens.generate(c)
+    for k, p in paths.items(): _save(getattr(u, k), p)
+    if args.regions:
+        import pandas as pd
+        with pd.option_context('display.width', 160, 'display.float_format', '{:.4g}'.format):
+            print(f"Top regions of the expected map ({args.atlas}, by mean value):\n" + ens.machine.regions(u.mean, args.regions, args.atlas).to_string(index=False))
+    return 0
 
 # %% ../nbs/59_cli.ipynb #9be17c4a
 def _infer(args) -> int:

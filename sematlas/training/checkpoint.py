@@ -12,8 +12,9 @@ from ..data.manifest import atomic_path
 from ..models.registry import get_kind, get_network, kind_of
 
 # %% auto #0
-__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'grid_mask',
-           'CheckpointError', 'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network']
+__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'ENSEMBLE_FORMAT', 'compact_grid_buffers', 'expand_grid_buffers',
+           'grid_mask', 'CheckpointError', 'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network',
+           'export_ensemble', 'load_ensemble']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
@@ -148,10 +149,47 @@ def load_network(path: Path | str, map_location: str | torch.device = 'cpu') -> 
     try: nk = get_network(kind)
     except ValueError as e: raise CheckpointError(f"{path}: {e}") from e
     if nk is None: raise NoNetwork(f"{path}: model kind {kind!r} registers no network (ModelKind.network); load it with load_model")
+    return _network(path, fmt, kind, hparams, state, map_location), meta
+
+def _network(path: Path, fmt: str, kind: str, hparams: dict, state: dict, map_location):
+    "The network of `kind` with weights `state` (see `load_network`)."
+    nk = get_network(kind)
     if fmt == FORMAT_1 and nk.upgrade_state is not None: state = nk.upgrade_state(hparams, state)
     try: net = nk.build(hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
     n = len(nk.prefix)
     _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, grid_mask(net))
     net.kind, net.hparams = kind, dict(hparams)
-    return net.to(map_location).eval(), meta
+    return net.to(map_location).eval()
+
+# %% ../../nbs/31_checkpoint.ipynb #3b868b7f
+ENSEMBLE_FORMAT = 'sematlas-ensemble/1'
+
+def export_ensemble(members: list, path: Path | str, **meta) -> Path:
+    "One file holding the model files `members` (`export_model`; one kind, one set of hyperparameters), in order, with `meta`; weights every member has alike (the grid buffers) are stored once."
+    if not members: raise ValueError("an ensemble needs at least one member")
+    parts = [_contents(Path(p), _read(Path(p), 'cpu')) for p in members]
+    fmt, kind, hparams, _, _ = parts[0]
+    for p, (f, k, h, _, _) in zip(members, parts):
+        if f != MODEL_FORMAT or k != kind or h != hparams:
+            raise CheckpointError(f"{p}: not a member of this ensemble (another kind, format or hyperparameters than {members[0]})")
+    states = [s for _, _, _, s, _ in parts]
+    shared = {k: v for k, v in states[0].items() if all(k in s and s[k].shape == v.shape and torch.equal(s[k], v) for s in states[1:])} if len(states) > 1 else {}
+    payload = {'format': ENSEMBLE_FORMAT, 'kind': kind, 'hparams': hparams, 'meta': meta, 'shared': shared,   # what every member has alike, once
+               'members': [{'state_dict': {k: v for k, v in s.items() if k not in shared}, 'weights_sha256': weights_sha256(s), 'meta': m}
+                           for s, (_, _, _, _, m) in zip(states, parts)]}
+    path = Path(path)
+    with atomic_path(path) as tmp: torch.save(payload, tmp)
+    return path
+
+def load_ensemble(path: Path | str, map_location: str | torch.device = 'cpu') -> tuple[list, dict]:
+    "The members' networks (as `load_network` gives them, in eval mode) of an ensemble file, and its metadata (with each member's as `members`)."
+    path = Path(path)
+    ck = _read(path, map_location)
+    if ck.get('format') != ENSEMBLE_FORMAT: raise CheckpointError(f"{path}: not an ensemble file (format {ck.get('format')!r}, this version reads {ENSEMBLE_FORMAT!r})")
+    nets = []
+    for i, m in enumerate(ck['members']):
+        m['state_dict'] = {**ck.get('shared', {}), **m['state_dict']}
+        if weights_sha256(m['state_dict']) != m['weights_sha256']: raise CheckpointError(f"{path}: member {i}'s weights fail their checksum (the file is damaged)")
+        nets.append(_network(path, MODEL_FORMAT, ck['kind'], ck['hparams'], m['state_dict'], map_location))
+    return nets, {**ck['meta'], 'members': [m['meta'] for m in ck['members']]}
