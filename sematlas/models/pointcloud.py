@@ -81,7 +81,7 @@ class PointCloudVAEModule(GridVAEModule):
     beta : initial KL weight (`KLController` moves it when a KL target is set).
     chamfer_weight, emd_weight : weights of the Chamfer and Sinkhorn distances (mm) in the reconstruction term.
     hide_prob : chance that a known condition field is hidden from the network during training.
-    lr, weight_decay, betas, lr_schedule, warmup_steps : AdamW settings and the learning-rate schedule.
+    lr, weight_decay, betas, lr_schedule, warmup_steps, lr_cycles : AdamW settings and the learning-rate schedule (`lr_cycles` > 1: a snapshot ensemble's restarts).
     """
     predictions = {'reconstruction': ('point-cloud VAE reconstruction', '_rec'), 'generate': ('point-cloud VAE, from conditions (z = 0)', '_gen'),
                    'samples': ('point-cloud VAE, from conditions (z ~ N(0, I))', '_smp')}
@@ -90,7 +90,7 @@ class PointCloudVAEModule(GridVAEModule):
     def __init__(self, *, conditions: dict, n_points: int = N_POINTS, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
                  rff_features: int = 32, rff_sigma: float = 4.0, beta: float = 1.0, chamfer_weight: float = 1.0, emd_weight: float = 1.0,
                  hide_prob: float = 0.3, lr: float = 1e-3, weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant',
-                 warmup_steps: int = 0):
+                 warmup_steps: int = 0, lr_cycles: int = 1):
         super(GridVAEModule, self).__init__()                   # the LightningModule itself: the base builds no grid network
         self.save_hyperparameters()
         self.model = pointcloud_vae(self.hparams)
