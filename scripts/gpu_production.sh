@@ -11,7 +11,7 @@
 #
 # Variables: WHEELS (a folder of wheels to install first, for machines without a package index), CONFIG
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
-# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae), ANALYZE (set: also analyse). OUT_DIR gets release.tar.gz (the release folder: model, config, metrics,
+# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR). OUT_DIR gets release.tar.gz (the release folder: model, config, metrics,
 # evaluation, analysis, figures), speed.json, gpu.txt and log.txt.
 set -euo pipefail
 DATA=${1:?usage: gpu_production.sh NEUROSYNTH_DIR [OUT_DIR] [DEVICES]}
@@ -64,9 +64,10 @@ Path(sys.argv[3]).write_text(json.dumps(out, indent=1)); print(json.dumps({k: v 
 PY
 step "evaluate (${METHODS:=base_rate topic_ridge vae}; NiMARE's MKDA and ALE need the whole NiMARE stack)"
 $SEMATLAS evaluate "$RUN" --methods $METHODS --device "$DEVICE" && cat "$RUN/eval.md"
-if [ -n "${ANALYZE:-}" ]; then step analyse; $SEMATLAS analyze "$RUN" --device "$DEVICE"; fi
+if [ -n "${ANALYZE:-}" ]; then step analyse; $SEMATLAS analyze "$RUN" --device "$DEVICE" ${ANALYZE_ARGS:-}; fi
 step release
 python3 -c "from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME')"
 cp "$RUN/eval_per_study.csv" "$RUN/test_metrics.json" "$WORK/release/$NAME/" 2>/dev/null || true
+[ -d "$RUN/analysis" ] && cp -r "$RUN/analysis" "$WORK/release/$NAME/"            # the analysis's tables and figures (hvae)
 tar -C "$WORK/release" -czf "$OUT/release.tar.gz" "$NAME"
 step "done: $OUT"

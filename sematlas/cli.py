@@ -169,8 +169,8 @@ def _analyze(args) -> int:
     for r in args.run_dirs:
         kind = Run(r).config.kind
         if kind.analysis() is None: raise ValueError(f"{r}: model kind {kind.name!r} has no analysis")
-        results.append(kind.analysis()(r, args.split, args.device, progress=False))
-    table = analysis_table(results)
+        results.append(kind.analysis()(r, args.split, args.device, progress=False, **({'reference': args.reference} if args.reference else {})))
+    table = '\n'.join(r['markdown'] for r in results) if all('markdown' in r for r in results) else analysis_table(results)
     print(table)
     if args.out: _save_text(table, args.out)
     return 0
@@ -186,13 +186,14 @@ def add_evaluate(sub):
     p.add_argument('--data-dir', type=Path, default=None, help="Neurosynth folder, if not the run's")
     p.add_argument('--device', default='cpu')
     p.set_defaults(func=_evaluate)
-    p = sub.add_parser('analyze', help="the model kind's analysis of runs (conditional runs: active units, year probes, imputation)",
+    p = sub.add_parser('analyze', help="the model kind's analysis of runs (conditional runs: active units, year probes, imputation; hierarchical runs: the stage gate, clusters, hierarchy)",
                        description='Writes RUN_DIR/analysis.json and analysis.md for each run and prints them side by side '
                                    '(e.g. a run with the year adversary and one without).')
     p.add_argument('run_dirs', type=Path, nargs='+', help='finished run folders')
     p.add_argument('--split', default='test', choices=['test', 'val'])
     p.add_argument('--device', default='cpu')
     p.add_argument('-o', '--out', type=Path, default=None, help='also write the table to this Markdown file')
+    p.add_argument('--reference', type=Path, default=None, help='hierarchical runs: the flat VAE run to gate against (default: one trained on the same data)')
     p.set_defaults(func=_analyze)
 
 # %% ../nbs/59_cli.ipynb #3b94b180

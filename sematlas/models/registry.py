@@ -119,8 +119,8 @@ class ModelKind:
         return getattr(importlib.import_module(mod), fn)
 
 # %% ../../nbs/23_registry.ipynb #29d88de4
-BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae'}
-BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network'}
+BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae', 'hvae': 'sematlas.models.hvae'}
+BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network', 'hvae': 'sematlas.models.hvae_network'}
 _REGISTRY: dict[str, ModelKind] = {}
 _NETWORKS: dict[str, NetworkKind] = {}
 
