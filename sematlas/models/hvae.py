@@ -44,6 +44,7 @@ class HVAEModule(GridVAEModule):
         x = batch['volume']
         eta, t = self.model(x, sample=sample)
         recon = poisson_nll(eta, x[:, :1], self.model.mask)*self.voxel_weight
+        t = {k: v.float() for k, v in t.items()}                           # the KLs in float32 under bf16 autocast
         kl_top, kl_fine = gaussian_kl(t['mu1'], t['logvar1']), gaussian_kl_between(t['mu2'], t['logvar2'], t['mu2p'], t['logvar2p'])
         beta = self.beta_now()
         return {'recon': recon.mean(), 'kl': (kl_top + kl_fine).mean(), 'kl_top': kl_top.mean(), 'kl_fine': kl_fine.mean(),
