@@ -167,6 +167,7 @@ def analyze(run_dir: Path | str, split: str = 'test', device: str = 'cpu', progr
 
 def _hierarchy_analysis(run: Run, codes: dict, out: Path, device: str, split: str) -> dict:
     "The clusters and the hierarchy of the run's codes, where those notebooks' modules are present."
-    try: from sematlas.evaluation.clusters import hierarchy_analysis
+    try: from sematlas.apps.hierarchy import hierarchy_analysis
     except ImportError: return {'result': {}, 'markdown': ''}
-    return hierarchy_analysis(run, codes, out, device, split)
+    try: return hierarchy_analysis(run, codes, out, device, split)
+    except ValueError as e: return {'result': {'hierarchy_error': str(e)}, 'markdown': f'\nNo clusters or hierarchy: {e}\n'}
