@@ -189,7 +189,7 @@ def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: i
 
     Returns one row per (component, model) and the maps, keyed by (component, model name).
     """
-    from sematlas.apps.counterfactual import region_table
+    from sematlas.evaluation.clusters import top_regions
     t = pair['table']
     Ut, Vt, Xa, Xb, _ = pair['train']
     U, V, ids = pair['test']
@@ -200,10 +200,9 @@ def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: i
         tp = axis_topics((U[:, j]/U[:, j].std() + V[:, j]/V[:, j].std())/2, topics, k)
         for name, mu, var in ((names[0], Xa, Ut[:, j]), (names[1], Xb, Vt[:, j])):
             m = maps[c, name] = axis_map(modules[name], mu, var)
-            reg = region_table(m, modules[name].model.res, atlas, n=3)
-            neg = region_table(-m, modules[name].model.res, atlas, n=3)
-            rows.append({'component': c, 'r_test': t['r_test'][j], 'model': name, 'regions_up': '; '.join(reg['region']),
-                         'regions_down': '; '.join(neg['region']),
+            res = modules[name].model.res
+            rows.append({'component': c, 'r_test': t['r_test'][j], 'model': name, 'regions_up': top_regions(m, res, 3, atlas),
+                         'regions_down': top_regions(-m, res, 3, atlas),
                          'topics_up': '; '.join(f"{a} ({r:.2f})" for a, r in tp.loc[tp['side'] == '+', ['topic', 'r']].itertuples(index=False)),
                          'topics_down': '; '.join(f"{a} ({r:.2f})" for a, r in tp.loc[tp['side'] == '-', ['topic', 'r']].itertuples(index=False))})
     return pd.DataFrame(rows), maps

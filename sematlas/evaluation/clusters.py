@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['LatentClusters', 'blobs', 'bootstrap_stability', 'decoded_means', 'study_table', 'describe_clusters',
+__all__ = ['LatentClusters', 'blobs', 'bootstrap_stability', 'decoded_means', 'study_table', 'top_regions', 'describe_clusters',
            'clusters_figure', 'cluster_analysis']
 
 # %% ../../nbs/48_clusters.ipynb #57654f51
@@ -105,13 +105,18 @@ def study_table(run, ids) -> tuple[pd.DataFrame, pd.Series]:
     return t.set_index('id').loc[list(ids)], s.set_index('id')['year'].reindex(list(ids))
 
 # %% ../../nbs/48_clusters.ipynb #51d1617f
+def top_regions(values: np.ndarray, res: int, n: int = 3, atlas: str = 'harvard_oxford') -> str:
+    "Names of the `n` atlas regions with the highest mean of an in-mask map (`region_table`), or a note when the atlas files are not installed."
+    from sematlas.apps.counterfactual import region_table
+    try: return '; '.join(region_table(values, res, atlas, n=n)['region'])
+    except (RuntimeError, ImportError, OSError) as e: return f'(no atlas: {e})'
+
 def describe_clusters(labels: np.ndarray, means: dict, overall: np.ndarray, topics: pd.DataFrame, years: pd.Series, res: int,
                       k: int = 5, atlas: str = 'harvard_oxford') -> pd.DataFrame:
     """One row per cluster (noise, -1, last): size, share, years (median and quartiles), the top atlas regions of its mean decoded map above the overall mean, and its top topics.
 
     A topic's weight in a cluster is its mean loading there above its mean over all studies, in units of its sd over all studies.
     """
-    from sematlas.apps.counterfactual import region_table
     T = topics.to_numpy('float64'); mu_t, sd_t = T.mean(0), T.std(0) + 1e-12
     yr = np.asarray(years, 'float64')
     rows = []
@@ -120,11 +125,11 @@ def describe_clusters(labels: np.ndarray, means: dict, overall: np.ndarray, topi
         lift = (T[sel].mean(0) - mu_t)/sd_t
         top = np.argsort(-lift)[:k]
         y = yr[sel][np.isfinite(yr[sel])]
-        reg = region_table(means[c] - overall, res, atlas, n=3) if c >= 0 else None
+        reg = top_regions(means[c] - overall, res, 3, atlas) if c >= 0 else ''
         rows.append({'cluster': c, 'n': int(sel.sum()), 'share': float(sel.mean()),
                      'year_median': float(np.median(y)) if len(y) else np.nan, 'year_q25': float(np.quantile(y, 0.25)) if len(y) else np.nan,
                      'year_q75': float(np.quantile(y, 0.75)) if len(y) else np.nan,
-                     'regions': '; '.join(reg['region']) if reg is not None else '',
+                     'regions': reg,
                      'topics': '; '.join(f"{topics.columns[j]} ({lift[j]:+.2f})" for j in top)})
     return pd.DataFrame(rows)
 

@@ -157,11 +157,14 @@ def analyze(run_dir: Path | str, split: str = 'test', device: str = 'cpu', progr
     codes = gate.pop('codes')
     out = run.path/'analysis'; out.mkdir(exist_ok=True)
     pd.DataFrame(gate['rows']).to_csv(out/'stage_gate.csv', index=False)
-    md = gate_table(gate)
+    result = {**gate, 'markdown': gate_table(gate)}
+    def save():
+        write_json(result, run.path/'analysis.json')
+        with atomic_path(run.path/'analysis.md') as tmp: tmp.write_text(result['markdown'])
+    save()                                                            # the gate is kept even if what follows fails
     extra = _hierarchy_analysis(run, codes, out, device, split)
-    result = {**gate, **extra['result'], 'markdown': md + extra['markdown']}
-    write_json(result, run.path/'analysis.json')
-    with atomic_path(run.path/'analysis.md') as tmp: tmp.write_text(result['markdown'])
+    result.update(extra['result']); result['markdown'] += extra['markdown']
+    save()
     if progress: print(result['markdown'])
     return result
 
@@ -170,4 +173,5 @@ def _hierarchy_analysis(run: Run, codes: dict, out: Path, device: str, split: st
     try: from sematlas.apps.hierarchy import hierarchy_analysis
     except ImportError: return {'result': {}, 'markdown': ''}
     try: return hierarchy_analysis(run, codes, out, device, split)
-    except ValueError as e: return {'result': {'hierarchy_error': str(e)}, 'markdown': f'\nNo clusters or hierarchy: {e}\n'}
+    except Exception as e:                                            # e.g. no active top-level axis; reported, the gate stands
+        return {'result': {'hierarchy_error': f'{type(e).__name__}: {e}'}, 'markdown': f'\nNo clusters or hierarchy: {type(e).__name__}: {e}\n'}
