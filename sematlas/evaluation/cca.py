@@ -12,9 +12,9 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['MODELS', 'RegularizedCCA', 'paired_correlations', 'shared_views', 'permutation_pvalues', 'holm', 'model_codes',
-           'align', 'axis_map', 'axis_topics', 'mip', 'cca_pair', 'study_topics', 'describe_axes', 'cca_figure',
-           'cross_model_cca']
+__all__ = ['MODELS', 'RegularizedCCA', 'paired_correlations', 'shared_views', 'permutation_pvalues', 'holm', 'project_path',
+           'model_codes', 'align', 'axis_map', 'axis_topics', 'mip', 'cca_pair', 'study_topics', 'describe_axes',
+           'cca_figure', 'cross_model_cca']
 
 # %% ../../nbs/47_cca.ipynb #566fb4f9
 class RegularizedCCA:
@@ -96,12 +96,18 @@ def holm(p: np.ndarray) -> np.ndarray:
 # %% ../../nbs/47_cca.ipynb #b3e26f91
 MODELS = {'cvae': 'runs/release/cvae-full-4mm', 'vae': 'runs/release/vae-full-4mm'}   # add a model here: name -> run folder
 
+def project_path(p: Path | str) -> Path:
+    "`p` as given when absolute or found from here, else under the project folder (so that `MODELS` work from nbs/ too)."
+    from sematlas.data.manifest import project_root
+    p = Path(p)
+    return p if p.is_absolute() or p.exists() else (project_root() or Path.cwd())/p
+
 def model_codes(run_dir: Path | str, splits=('train', 'test'), device: str = 'cpu', cache_dir: Path | str | None = None, batch_size: int = 32) -> dict:
     "Posterior codes (`split_codes`: ids, mu, logvar) of a run's model for each split, cached in `cache_dir` (default: runs/codes)."
     from sematlas.data.manifest import atomic_path, project_root
     from sematlas.evaluation.stage_gate import run_datamodule, split_codes
     from sematlas.training.runs import Run
-    run = Run(Path(run_dir))
+    run = Run(project_path(run_dir))
     cache_dir = Path(cache_dir) if cache_dir is not None else (project_root() or Path.cwd())/'runs'/'codes'
     digest = hashlib.sha256(run.model_path.read_bytes()).hexdigest()[:16]
     out, module, dm = {}, None, None
@@ -242,7 +248,7 @@ def cross_model_cca(models: dict | None = None, out_dir: Path | str | None = Non
     from sematlas.training.runs import Run
     models = dict(models or MODELS)
     if len(models) < 2: raise ValueError(f"CCA needs at least two models, got {list(models)}")
-    runs = {n: Run(Path(p)) for n, p in models.items()}
+    runs = {n: Run(project_path(p)) for n, p in models.items()}
     codes = {n: model_codes(r.path, device=device, cache_dir=cache_dir) for n, r in runs.items()}
     modules = {n: r.load_model(device) for n, r in runs.items()}
     out = Path(out_dir) if out_dir is not None else None
