@@ -117,6 +117,9 @@ def stage_gate(run_dir: Path | str, flat_dir: Path | str, device: str = 'cpu', s
     T, Tt = topic_loadings(dm, h['ids']), topic_loadings(dm, ht['ids'])
     topics = {'top': topic_probe(ht['mu'][:, :k], Tt, h['mu'][:, :k], T), 'hvae': topic_probe(ht['mu'], Tt, h['mu'], T),
               'flat': topic_probe(ft['mu'], Tt, f['mu'], T)}
+    from sklearn.decomposition import PCA                             # context, not a rule: the flat codes' best k linear axes by variance
+    pca = PCA(k, random_state=0).fit(ft['mu'])
+    topics['flat_pca'] = topic_probe(pca.transform(ft['mu']), Tt, pca.transform(f['mu']), T)
     rows = gate_rows(h, f, topics, k)
     return {'run': run.path.name, 'flat': flat_run.path.name, 'split': split, 'n_studies': len(h['ids']), 'rows': rows,
             'same_training_data': flat_run.info.get('manifest_hash') == run.info['manifest_hash'],
@@ -128,7 +131,13 @@ def gate_table(gate: dict) -> str:
     v = lambda x: f'{x:.4g}' if isinstance(x, float) else str(x)
     lines = [f"Stage gate of {gate['run']} against {gate['flat']} ({gate['split']} split, {gate['n_studies']} studies): **{gate['verdict']}**", '',
              '| rule | value | threshold | verdict |', '|---|---|---|---|']
-    return '\n'.join(lines + [f"| {r['rule']} | {v(r['value'])} | {r['threshold']} | {r['verdict']} |" for r in gate['rows']]) + '\n'
+    lines += [f"| {r['rule']} | {v(r['value'])} | {r['threshold']} | {r['verdict']} |" for r in gate['rows']]
+    tp = gate.get('topic_probe', {})
+    if 'flat_pca' in tp:
+        lines += ['', f"Topic probe (test mean R^2 over topics): top level ({tp['top']['dims']} axes) {tp['top']['r2']:.4f}, both levels "
+                      f"{tp['hvae']['r2']:.4f}, flat VAE ({tp['flat']['dims']} axes) {tp['flat']['r2']:.4f}, the flat VAE's first "
+                      f"{tp['flat_pca']['dims']} principal components {tp['flat_pca']['r2']:.4f}."]
+    return '\n'.join(lines) + '\n'
 
 # %% ../../nbs/38_stage_gate.ipynb #6bb64871
 def find_reference(run: Run) -> Path | None:
