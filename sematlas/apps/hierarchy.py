@@ -152,7 +152,7 @@ class HierarchyView:
 # %% ../../nbs/49_hierarchy_view.ipynb #f8e685c0
 def markdown_table(df: pd.DataFrame, digits: int = 3) -> str:
     "A DataFrame as a Markdown table (floats to `digits` significant digits), without the optional `tabulate`."
-    f = lambda v: f'{v:.{digits}g}' if isinstance(v, float) else str(v).replace('|', '/')
+    f = lambda v: (f'{v:.{digits}g}' if abs(v) < 10**digits else f'{v:.0f}') if isinstance(v, float) else str(v).replace('|', '/')
     return '\n'.join(['| ' + ' | '.join(map(str, df.columns)) + ' |', '|' + '---|'*len(df.columns)] +
                      ['| ' + ' | '.join(f(v) for v in row) + ' |' for row in df.itertuples(index=False)])
 
