@@ -190,8 +190,8 @@ def study_topics(run, ids) -> pd.DataFrame:
     return t.set_index('id').loc[list(ids)]
 
 # %% ../../nbs/47_cca.ipynb #6c04dfd5
-def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: int = 6, k: int = 5, atlas: str = 'harvard_oxford') -> tuple[pd.DataFrame, dict]:
-    """The first `n_axes` significant pairs of canonical axes: each model's decoded map and top atlas regions, and the topics the pair's mean test variate follows.
+def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: int | None = None, k: int = 5, atlas: str = 'harvard_oxford') -> tuple[pd.DataFrame, dict]:
+    """The significant pairs of canonical axes (the first `n_axes`, or all): each model's decoded map and top atlas regions, and the topics the pair's mean test variate follows.
 
     Returns one row per (component, model) and the maps, keyed by (component, model name).
     """
@@ -201,7 +201,7 @@ def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: i
     U, V, ids = pair['test']
     topics = study_topics(runs[names[0]], ids)
     rows, maps = [], {}
-    for c in t.loc[t['significant'], 'component'].head(n_axes):
+    for c in t.loc[t['significant'], 'component'].head(n_axes or len(t)):
         j = c - 1
         tp = axis_topics((U[:, j]/U[:, j].std() + V[:, j]/V[:, j].std())/2, topics, k)
         for name, mu, var in ((names[0], Xa, Ut[:, j]), (names[1], Xb, Vt[:, j])):
@@ -214,11 +214,11 @@ def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: i
     return pd.DataFrame(rows), maps
 
 # %% ../../nbs/47_cca.ipynb #b9479392
-def cca_figure(pair: dict, axes_table: pd.DataFrame, maps: dict, names: tuple, res: int, path: Path | None = None):
-    "The pair's test canonical correlations against the permutation null, and each described pair of axes: both models' maps and the topics."
+def cca_figure(pair: dict, axes_table: pd.DataFrame, maps: dict, names: tuple, res: int, path: Path | None = None, n_show: int = 6):
+    "The pair's test canonical correlations against the permutation null, and the first `n_show` described pairs of axes: both models' maps and the topics."
     import matplotlib.pyplot as plt
     t = pair['table']
-    comps = list(dict.fromkeys(axes_table['component'])) if len(axes_table) else []
+    comps = list(dict.fromkeys(axes_table['component']))[:n_show] if len(axes_table) else []
     fig = plt.figure(figsize=(11, 2.4 + 1.5*len(comps)))
     gs = fig.add_gridspec(1 + len(comps), 3, height_ratios=[1.6] + [1]*len(comps), width_ratios=[1, 1, 1.3])
     ax = fig.add_subplot(gs[0, :])
@@ -240,10 +240,11 @@ def cca_figure(pair: dict, axes_table: pd.DataFrame, maps: dict, names: tuple, r
 
 # %% ../../nbs/47_cca.ipynb #1294e787
 def cross_model_cca(models: dict | None = None, out_dir: Path | str | None = None, device: str = 'cpu', cache_dir: Path | str | None = None,
-                    n_perm: int = 1000, reg: float = 0.0, n_axes: int = 6, seed: int = 0) -> dict:
+                    n_perm: int = 1000, reg: float = 0.0, n_axes: int | None = None, n_show: int = 6, seed: int = 0) -> dict:
     """CCA between every pair of `models` (name -> run folder; default `MODELS`), with tables (CSV) and a figure per pair in `out_dir`.
 
-    Writes cca_correlations.csv (every pair's components), cca_axes.csv (the described axes) and cca_<a>-<b>.png.
+    Writes cca_correlations.csv (every pair's components), cca_axes.csv (the significant axes described, the first `n_axes` or all)
+    and cca_<a>-<b>.png (the correlations and the first `n_show` pairs of axes).
     """
     from sematlas.training.runs import Run
     models = dict(models or MODELS)
@@ -259,7 +260,7 @@ def cross_model_cca(models: dict | None = None, out_dir: Path | str | None = Non
         desc, maps = describe_axes(pair, modules, runs, (a, b), n_axes)
         tables.append(pair['table'].assign(pair=f'{a}-{b}', n_train=len(pair['train'][4]), n_test=len(pair['test'][2])))
         axes.append(desc.assign(pair=f'{a}-{b}'))
-        if out is not None: cca_figure(pair, desc, maps, (a, b), modules[a].model.res, out/f'cca_{a}-{b}.png')
+        if out is not None: cca_figure(pair, desc, maps, (a, b), modules[a].model.res, out/f'cca_{a}-{b}.png', n_show)
     result = {'correlations': pd.concat(tables, ignore_index=True), 'axes': pd.concat(axes, ignore_index=True), 'pairs': pairs}
     if out is not None:
         result['correlations'].to_csv(out/'cca_correlations.csv', index=False); result['axes'].to_csv(out/'cca_axes.csv', index=False)
