@@ -11,8 +11,11 @@
 #
 # Variables: WHEELS (a folder of wheels to install first, for machines without a package index), CONFIG
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
-# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR). OUT_DIR gets release.tar.gz (the release folder: model, config, metrics,
-# evaluation, analysis, figures), speed.json, gpu.txt and log.txt.
+# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae; "none": no evaluation), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR),
+# CALIBRATE (set: calibrate the run's snapshot ensemble, nbs/44_calibration.ipynb), BENCH (set: a benchmark script run on the finished
+# run as `python3 $BENCH RUN --device DEVICE --out OUT_DIR/bench.json`). OUT_DIR gets release.tar.gz (the release folder: model (or,
+# for a snapshot ensemble, ensemble.pt instead), config, metrics, evaluation, analysis, calibration, figures), speed.json, gpu.txt and
+# log.txt, and with CALIBRATE calibration.json, calibration.md and reliability.png.
 set -euo pipefail
 DATA=${1:?usage: gpu_production.sh NEUROSYNTH_DIR [OUT_DIR] [DEVICES]}
 OUT=${2:-runs/gpu-production}
@@ -62,11 +65,19 @@ if device.startswith('cuda'):
     if peak: out['share_of_bf16_peak'] = out['flops_per_volume']*vps/(peak*out['devices'])   # of all the GPUs' peak
 Path(sys.argv[3]).write_text(json.dumps(out, indent=1)); print(json.dumps({k: v for k, v in out.items() if k != 'throughput'}, indent=1))
 PY
-step "evaluate (${METHODS:=base_rate topic_ridge vae}; NiMARE's MKDA and ALE need the whole NiMARE stack)"
-$SEMATLAS evaluate "$RUN" --methods $METHODS --device "$DEVICE" && cat "$RUN/eval.md"
+if [ "${METHODS:=base_rate topic_ridge vae}" != none ]; then
+  step "evaluate ($METHODS; NiMARE's MKDA and ALE need the whole NiMARE stack)"
+  $SEMATLAS evaluate "$RUN" --methods $METHODS --device "$DEVICE" && cat "$RUN/eval.md"
+fi
 if [ -n "${ANALYZE:-}" ]; then step analyse; $SEMATLAS analyze "$RUN" --device "$DEVICE" ${ANALYZE_ARGS:-}; fi
+if [ -n "${CALIBRATE:-}" ]; then
+  step "calibrate the snapshot ensemble"
+  python3 -c "from sematlas.evaluation.calibration import calibrate; calibrate('$RUN', '$DEVICE')" && cp "$RUN"/calibration.{json,md} "$RUN/reliability.png" "$OUT/"
+fi
+if [ -n "${BENCH:-}" ]; then step "benchmark ($BENCH)"; python3 "$BENCH" "$RUN" --device "$DEVICE" --out "$OUT/bench.json"; fi
 step release
-python3 -c "from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME')"
+# a snapshot ensemble's release keeps its members (ensemble.pt) and not the best checkpoint's model.pt besides
+python3 -c "from pathlib import Path; from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME', include_model=not Path('$RUN/ensemble.pt').exists())"
 cp "$RUN/eval_per_study.csv" "$RUN/test_metrics.json" "$WORK/release/$NAME/" 2>/dev/null || true
 [ -d "$RUN/analysis" ] && cp -r "$RUN/analysis" "$WORK/release/$NAME/"            # the analysis's tables and figures (hvae)
 tar -C "$WORK/release" -czf "$OUT/release.tar.gz" "$NAME"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
-           'add_inference', 'build_parser', 'main']
+           'uncertainty_paths', 'add_inference', 'add_forecast', 'add_generate_peaks', 'build_parser', 'main']
 
 # %% ../nbs/59_cli.ipynb #d82b737a
 NIFTI = ('.nii', '.nii.gz')
@@ -82,7 +82,7 @@ def _prepare(args) -> int:
         print('\nSteps:\n' + p.report.to_string(index=False))
         print('\nCoordinate space:\n' + p.space_summary.round(2).to_string())
     print(f"\nTables: {p.out_dir/'tables'}\nCache:  {p.cache_path}\nSplits: {p.splits_path} "
-          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nData manifest hash: {p.manifest_hash}")
+          f"({', '.join(f'{k} {len(v)}' for k, v in p.splits.items())})\nPoints: {p.points_path}\nData manifest hash: {p.manifest_hash}")
     return 0
 
 def add_prepare(sub):
@@ -244,6 +244,7 @@ def _generate(args) -> int:
     if args.command == 'generate':
         _out_file(args.sd_out, NIFTI, '--sd-out'); _out_file(args.samples_out, NIFTI, '--samples-out')
         _distinct(out=args.out, sd_out=args.sd_out, samples_out=args.samples_out)
+        if args.uncertainty: return _generate_uncertain(args)
     from sematlas.apps.counterfactual import RELEASED_TEXT_MODEL, CounterfactualMachine
     text = getattr(args, 'text', None) is not None or getattr(args, 'vs_text', None) is not None
     cm = CounterfactualMachine.load(args.model or (RELEASED_TEXT_MODEL if text else None), args.device)
@@ -305,7 +306,36 @@ def add_generate(sub):
         if name == 'generate':
             p.add_argument('--sd-out', type=Path, default=None, help='also write the standard deviation across draws')
             p.add_argument('--samples-out', type=Path, default=None, help='also write the draws (4-D)')
+            p.add_argument('--uncertainty', action='store_true',
+                           help='use a snapshot ensemble (--model: an ensemble.pt; default: the released one) and also write its '
+                                'aleatoric, epistemic and total sd beside -o (OUT_aleatoric_sd.nii.gz, ...)')
         p.set_defaults(func=_generate)
+
+# %% ../nbs/59_cli.ipynb #a377bc55
+def uncertainty_paths(out: Path) -> dict:
+    "Where `generate --uncertainty` writes each layer: `-o` for the mean, and `<stem>_<layer>` beside it for the sds."
+    name = out.name
+    stem, suffix = (name[:-7], '.nii.gz') if name.endswith('.nii.gz') else (out.stem, out.suffix)
+    return {'mean': out, **{k: out.with_name(f'{stem}_{k}{suffix}') for k in ('aleatoric_sd', 'epistemic_sd', 'total_sd')}}
+
+def _generate_uncertain(args) -> int:
+    "`generate --uncertainty`: the ensemble's mean map and its three sds (`EnsembleInference`)."
+    if args.sd_out or args.samples_out: raise ValueError("--uncertainty writes its own sd maps; leave out --sd-out and --samples-out")
+    if getattr(args, 'text', None) is not None: raise ValueError("--uncertainty uses the snapshot ensemble, which reads topics, year, space and peaks, not --text")
+    paths = uncertainty_paths(args.out)
+    _distinct(**{k: str(v) for k, v in paths.items()})
+    for p in paths.values(): _out_file(p, NIFTI)
+    from sematlas.apps.ensemble import EnsembleInference
+    ens = EnsembleInference.load(args.model, args.device)
+    c = _setting(ens, args)
+    print(f"Conditions:\n{_describe(c)}\n{ens}")
+    u = ens.generate(c)
+    for k, p in paths.items(): _save(getattr(u, k), p)
+    if args.regions:
+        import pandas as pd
+        with pd.option_context('display.width', 160, 'display.float_format', '{:.4g}'.format):
+            print(f"Top regions of the expected map ({args.atlas}, by mean value):\n" + ens.machine.regions(u.mean, args.regions, args.atlas).to_string(index=False))
+    return 0
 
 # %% ../nbs/59_cli.ipynb #9be17c4a
 def _infer(args) -> int:
@@ -352,8 +382,67 @@ def add_inference(sub):
     p.add_argument('input', type=Path, help='NIfTI map, or CSV/TSV of peaks with x, y, z columns (MNI mm)')
     p.add_argument('-o', '--out', type=Path, default=None, help='CSV to write (default: print)')
 
+# %% ../nbs/59_cli.ipynb #7344c192
+def _forecast(args) -> int:
+    out = _out_file(args.out, ('.npz',))
+    years = sorted(set(args.years))
+    for y in years:
+        _out_file(out.with_name(f"{out.name[:-4]}_{y}.nii.gz"))
+    from sematlas.forecast import forecast, save_forecast
+    import numpy as np
+    from sematlas.data.download import project_root
+    model = Path(args.model)
+    if not model.is_absolute() and not model.exists() and project_root(): model = project_root()/model     # the released model from anywhere
+    if not model.exists(): raise FileNotFoundError(f"{args.model}: no such model file")
+    fc = forecast(model, years, method=args.method, n_samples=args.samples, seed=args.seed)
+    for p in save_forecast(fc, out): print(f"wrote {p}")
+    for i, y in enumerate(fc.years):
+        top = np.argsort(-fc.topics[i])[:5]
+        print(f"{y}: |mean| {np.linalg.norm(fc.mean[i]):.3f}, total variance {np.trace(fc.cov[i]):.3f}; top topics "
+              + ', '.join(f"{fc.topic_names[j]} {fc.topics[i, j]:.3f}" for j in top))
+    return 0
+
+def add_forecast(sub):
+    "`sematlas forecast`: the field's latent distribution, topic mix and expected map for years ahead (`sematlas.forecast`)."
+    help = "forecast the field's latent distribution (mean, covariance), topic mix and expected map for future years"
+    p = sub.add_parser('forecast', help=help, description=help + '. The yearly series and the GRU are kept in zeitgeist/ beside the model (made on first use).')
+    p.add_argument('--model', type=Path, default=Path('runs/release/cvae-full-4mm/model.pt'), help='model file (default: the released conditional model)')
+    p.add_argument('--years', type=int, nargs='+', required=True, help='years after the last observed year (2016)')
+    p.add_argument('--method', default='GRU', choices=('GRU', 'linear trend', 'persistence'))
+    p.add_argument('--samples', type=_positive, default=32, help='draws of each forecast Gaussian averaged into its expected map')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('-o', '--out', type=Path, required=True, help='output .npz; the expected maps go beside it as <stem>_<year>.nii.gz')
+    p.set_defaults(func=_forecast)
+
+# %% ../nbs/59_cli.ipynb #gpeaks01
+def _generate_peaks(args) -> int:
+    _out_file(args.out, ('.csv', '.tsv', '.txt'))
+    from sematlas.apps.peak_viewer import PeakGenerator, write_peaks
+    pg = PeakGenerator.load(args.model, args.device)
+    c = _setting(pg, args)
+    print(f"Conditions:\n{_describe(c)}")
+    table = pg.generate_peaks(c, args.n, args.seed)
+    write_peaks(table, args.out)
+    print(f"wrote {args.out}: {len(table)} peaks (MNI mm)")
+    return 0
+
+def add_generate_peaks(sub):
+    "`sematlas generate-peaks`: peak coordinates for condition settings, from the point-cloud model (`56_peak_viewer`)."
+    help = 'peaks (MNI mm) for a topic, a text query and metadata, from the point-cloud model, as CSV/TSV or Sleuth text that NiMARE reads'
+    p = sub.add_parser('generate-peaks', help=help, description=help + ". Conditions not given take the average study's value.")
+    p.add_argument('query', nargs='?', default=None, help='free text matched to the LDA-50 topics, e.g. "working memory"')
+    _condition_args(p)
+    p.add_argument('--strength', type=float, default=0.5, help="weight of the query's topics against the average study's (default 0.5)")
+    p.add_argument('-n', type=_positive, default=30, help='number of peaks (default 30: one draw of the model)')
+    p.add_argument('--model', type=Path, default=None, help='point-cloud model file (default: runs/release/pointcloud-full/model.pt)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('-o', '--out', type=Path, required=True, help='output .csv, .tsv or .txt (Sleuth)')
+    p.set_defaults(func=_generate_peaks)
+
+
 # %% ../nbs/59_cli.ipynb #772c2ab8
-COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference)
+COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast, add_generate_peaks)
 
 def build_parser() -> argparse.ArgumentParser:
     "The `sematlas` argument parser: every command group's subcommands, each with `--debug`."

@@ -47,6 +47,7 @@ class PreparedData:
     space_summary: pd.DataFrame
     manifest_hash: str
     cache_path: Path | None = None
+    points_path: Path | None = None
     splits_path: Path | None = None
     def __repr__(self):
         return (f"PreparedData({self.out_dir}: {len(self.studies):,} studies, {len(self.peaks):,} peaks, "
@@ -266,6 +267,12 @@ def _prepare_splits(data: PreparedData, manifest: dict, split_fractions, seed: i
     return splits_path
 
 # %% ../../nbs/10_prepare.ipynb #688f75fd
+def _prepare_points(data: PreparedData) -> Path:
+    "Build (or keep) the point-cloud cache of the prepared studies, `points.h5` beside the volume cache (`17_pointcloud_cache`)."
+    from sematlas.data.pointcloud_cache import build_point_cache          # h5py only where the point clouds are made
+    path = data.out_dir/'points.h5'
+    return build_point_cache(data.studies, data.peaks, data.topics, load_splits(data.splits_path, data.manifest_hash), path, data.manifest_hash)
+
 def _check_subset_size(n, fractions):
     "A subset size that leaves every split at least one study."
     f = [x/sum(fractions) for x in fractions if x > 0]
@@ -289,6 +296,7 @@ def _prepare(scale, res, data_dir, out, seed, kernels, n_jobs, subset_size, unkn
     data = _tables(out, tables_dir, lambda: step(force=True), log)
     if build_cache: data.cache_path = _prepare_cache(data, manifest, res, kernels, n_jobs, progress, log)
     data.splits_path = _prepare_splits(data, manifest, split_fractions, seed)
+    data.points_path = _prepare_points(data)
     log(f"[prepare] done in {time.time() - t0:.0f} s: {data}")
     return data
 

@@ -141,7 +141,10 @@ def evaluate(run_dir: Path | str, split: str = 'test', methods=METHODS, data_dir
     """
     run = Run(Path(run_dir))
     if not (run.path/'model.pt').exists(): raise FileNotFoundError(f"{run.path}: not a finished run (no model.pt)")
-    with run_lock(run.path): return _evaluate(run, split, methods, data_dir, n_components, max_feature_maps, device, progress)
+    own = run.config.kind.evaluator()                         # a kind that makes no maps has its own evaluation (the point-cloud kind)
+    with run_lock(run.path):
+        if own is not None: return own(run.path, split, data_dir=data_dir, device=device, progress=progress)
+        return _evaluate(run, split, methods, data_dir, n_components, max_feature_maps, device, progress)
 
 def _evaluate(run: Run, split, methods, data_dir, n_components, max_feature_maps, device, progress) -> dict:
     log = print if progress else (lambda *a, **k: None)

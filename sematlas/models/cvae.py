@@ -36,7 +36,7 @@ class ConditionalVAEModule(GridVAEModule):
     imputation_weight : weight of the imputation head's NLL on hidden fields.
     adversary_weight, adversary_schedule : maximum gradient-reversal weight of the year adversary (0: no adversary) and its schedule.
     stem_kernel, top_width, tail, head_kernel, top_layers : the body's options (`GridVAE`).
-    lr, weight_decay, betas, lr_schedule, warmup_steps : AdamW settings and the learning-rate schedule.
+    lr, weight_decay, betas, lr_schedule, warmup_steps, lr_cycles : AdamW settings and the learning-rate schedule.
     """
     predictions = {'vae': ('VAE reconstruction', ''), 'generate': ('conditional VAE, from conditions alone', '_gen')}
     sample_name = "VAE samples, under the studies' conditions"
@@ -47,7 +47,7 @@ class ConditionalVAEModule(GridVAEModule):
                  adversary_weight: float = 0.0, adversary_schedule: str = 'ganin', lr: float = 1e-3,
                  weight_decay: float = 1e-4, betas=(0.9, 0.995), linear_pathway: bool = True, stem_kernel: int = 7,
                  top_width: int | None = None, tail: str = 'learned', head_kernel: int = 3, top_layers: int | None = None,
-                 lr_schedule: str = 'constant', warmup_steps: int = 0):
+                 lr_schedule: str = 'constant', warmup_steps: int = 0, lr_cycles: int = 1):
         super().__init__()
         self.save_hyperparameters()
         adversary_lambda(0, 0, adversary_schedule)                                  # an unknown schedule fails here

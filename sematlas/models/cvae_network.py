@@ -4,18 +4,19 @@
 
 # %% ../../nbs/25_cvae_network.ipynb #055bd467
 from __future__ import annotations
-import math
+import contextlib, math
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
 from ..data.conditions import ConditionEncoder
-from .blocks import FiLM
+from .blocks import FiLM, voxel_shuffle
 from .network import GridVAE
 from .registry import NetworkKind
 
 # %% auto #0
-__all__ = ['CONDITIONAL_VAE_ARGS', 'NETWORK', 'ImputationHead', 'ConditionalVAE', 'conditional_vae']
+__all__ = ['CONDITIONAL_VAE_ARGS', 'NETWORK', 'LOGVAR_RANGE', 'HETERO_NETWORK', 'ImputationHead', 'ConditionalVAE',
+           'conditional_vae', 'HeteroConditionalVAE', 'hetero_conditional_vae']
 
 # %% ../../nbs/25_cvae_network.ipynb #f1d99b86
 class ImputationHead(nn.Module):
@@ -182,15 +183,88 @@ def generate(self: ConditionalVAE, z: torch.Tensor, batch: dict | None = None) -
 CONDITIONAL_VAE_ARGS = ('res', 'latent_dim', 'width', 'dilations', 'groups', 'backbone', 'embed_dim', 'dense_layers', 'linear_pathway',
                         'stem_kernel', 'top_width', 'tail', 'head_kernel', 'top_layers')
 
-def conditional_vae(hparams: dict) -> ConditionalVAE:
-    "The (untrained) `ConditionalVAE` a `ConditionalVAEModule`'s hyperparameters describe, with its `condition_encoder` and the conditions' training means."
+def conditional_vae(hparams: dict, cls: type | None = None) -> ConditionalVAE:
+    "The (untrained) `ConditionalVAE` (or subclass `cls`) a `ConditionalVAEModule`'s hyperparameters describe, with its `condition_encoder` and the conditions' training means."
     if 'conditions' not in hparams: raise ValueError("a conditional model's hyperparameters must hold its fitted condition encoder ('conditions')")
     encoder = ConditionEncoder.from_dict(hparams['conditions'])
     h = {k: hparams[k] for k in CONDITIONAL_VAE_ARGS if k in hparams}
     if 'dilations' in h: h['dilations'] = tuple(h['dilations'])
-    net = ConditionalVAE(encoder.dims, **h)
+    net = (cls or ConditionalVAE)(encoder.dims, **h)
     net.cond_fill.copy_(torch.from_numpy(encoder.fill_vector()))
     net.condition_encoder = encoder
     return net
 
 NETWORK = NetworkKind('cvae', conditional_vae)
+
+# %% ../../nbs/25_cvae_network.ipynb #3ea8b7a7
+LOGVAR_RANGE = (-16.0, 6.0)                                    # the log-variance's clamp
+
+class HeteroConditionalVAE(ConditionalVAE):
+    "The conditional network (`ConditionalVAE`, same parameters) with a head (`var_head`) for the location and log-variance of a censored Gaussian per voxel."
+    def _output(self, tail: str, c: int, head_kernel: int, groups: int):
+        super()._output(tail, c, head_kernel, groups)
+        self.var_head = nn.Conv3d(self.head.in_channels, 2*self.shuffle**3, head_kernel, 1, head_kernel//2)
+        nn.init.zeros_(self.var_head.weight); nn.init.zeros_(self.var_head.bias)
+        self.register_buffer('loc_offset', torch.zeros(self.grid.shape))
+        self.register_buffer('logvar_offset', torch.zeros(self.grid.shape))
+        self._recording = None
+
+    def set_base_rate(self, mean_map, floor: float = 1e-3):
+        "The base rate (`GridVAE.set_base_rate`), and the offsets of the location (the base rate) and log-variance (`2*offset`)."
+        super().set_base_rate(mean_map, floor)
+        self.loc_offset.copy_(torch.exp(self.offset)); self.logvar_offset.copy_(2*self.offset)
+
+# %% ../../nbs/25_cvae_network.ipynb #daf09535
+@patch
+def _to_grid(self: HeteroConditionalVAE, out: torch.Tensor) -> torch.Tensor:
+    "A head's output at 8 mm to the padded grid (sub-voxel shuffle, then upsampling)."
+    out = out.float()
+    if self.shuffle > 1: out = voxel_shuffle(out, self.shuffle)
+    if self.upsample > 1: out = F.interpolate(out, scale_factor=self.upsample, mode='trilinear', align_corners=False)
+    return out
+
+@patch
+def predictive(self: HeteroConditionalVAE, h: torch.Tensor, extra: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity `eta`, and the location and log-variance of the censored Gaussian (each (batch, 1, *grid.shape)) from decoder features; `extra` is added to `eta` on the padded grid."
+    t = self.tail(h)
+    n = self.shuffle**3
+    out = self.var_head(t)
+    eta, loc, lv = self._to_grid(self.head(t)), self._to_grid(out[:, :n]), self._to_grid(out[:, n:])
+    if extra is not None: eta = eta + extra
+    X, Y, Z = self.grid.shape
+    return ((eta[..., :X, :Y, :Z] + self.offset).clamp(max=12.0), loc[..., :X, :Y, :Z] + self.loc_offset,
+            (lv[..., :X, :Y, :Z] + self.logvar_offset).clamp(*LOGVAR_RANGE))
+
+@patch
+def log_intensity(self: HeteroConditionalVAE, h: torch.Tensor, extra: torch.Tensor | None = None) -> torch.Tensor:
+    "Log-intensity `eta`, as the conditional network's; while `recording`, the location and log-variance of each decode are kept too."
+    eta, loc, logvar = self.predictive(h, extra)
+    if self._recording is not None: self._recording.append((loc, logvar))
+    return eta
+
+@patch
+@contextlib.contextmanager
+def recording(self: HeteroConditionalVAE):
+    "Within the block, the list yielded receives `(loc, logvar)` of every decode, in order."
+    prev, self._recording = self._recording, []
+    try: yield self._recording
+    finally: self._recording = prev
+
+# %% ../../nbs/25_cvae_network.ipynb #8ab6ff32
+@patch
+def reconstruct_distribution(self: HeteroConditionalVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity, location and log-variance of the posterior-mean reconstruction of the batch's maps (`reconstruct`)."
+    with self.recording() as rec: eta = self.reconstruct(batch)
+    return (eta, *rec[-1])
+
+@patch
+def generate_distribution(self: HeteroConditionalVAE, z: torch.Tensor, batch: dict | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    "Log-intensity, location and log-variance decoded from codes `z` under the batch's conditions alone (`generate`)."
+    with self.recording() as rec: eta = self.generate(z, batch)
+    return (eta, *rec[-1])
+
+def hetero_conditional_vae(hparams: dict) -> HeteroConditionalVAE:
+    "The (untrained) `HeteroConditionalVAE` a `HeteroConditionalVAEModule`'s hyperparameters describe (as `conditional_vae`)."
+    return conditional_vae(hparams, HeteroConditionalVAE)
+
+HETERO_NETWORK = NetworkKind('hcvae', hetero_conditional_vae)

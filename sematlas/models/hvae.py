@@ -24,12 +24,12 @@ class HVAEModule(GridVAEModule):
     res, latent_dim, top_dim, width, dilations, groups, stem_kernel, top_width, tail, head_kernel, prior_width : the `HierarchicalVAE` architecture.
     kernel : FWHM (mm) of the maps it models (recorded for inference).
     beta : weight of both levels' KL; `beta_warmup_steps` ramps it linearly from 0.
-    lr, weight_decay, betas, lr_schedule, warmup_steps : AdamW settings and the learning-rate schedule.
+    lr, weight_decay, betas, lr_schedule, warmup_steps, lr_cycles : AdamW settings and the learning-rate schedule.
     """
     def __init__(self, *, res: int = 4, latent_dim: int = 40, top_dim: int = 8, width: int = 16, dilations=(1, 1, 2, 2), groups: int = 8,
                  stem_kernel: int = 7, top_width: int | None = None, tail: str = 'learned', head_kernel: int = 3, prior_width: int = 128,
                  kernel: float = 12, beta: float = 1.0, beta_warmup_steps: int = 0, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant', warmup_steps: int = 0):
+                 weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant', warmup_steps: int = 0, lr_cycles: int = 1):
         super().__init__()
         self.save_hyperparameters()
         self.model = hvae_network(self.hparams)

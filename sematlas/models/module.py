@@ -10,7 +10,8 @@ import lightning as L
 from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['LR_SCHEDULES', 'poisson_nll', 'gaussian_kl', 'GridVAEModule', 'lr_factor']
+__all__ = ['LR_SCHEDULES', 'poisson_nll', 'gaussian_kl', 'gaussian_nll', 'censored_gaussian_nll', 'GridVAEModule', 'lr_factor',
+           'lr_cycle']
 
 # %% ../../nbs/22_module.ipynb #c4361087
 def poisson_nll(eta: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -24,6 +25,22 @@ def poisson_nll(eta: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch
 def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     "Per-row KL divergence of N(mu, exp(logvar)) from N(0, I)."
     return 0.5*(mu.pow(2) + logvar.exp() - 1 - logvar).sum(1)
+
+# %% ../../nbs/22_module.ipynb #37831b52
+def gaussian_nll(mean: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Per-map sum over `mask` of the Gaussian negative log-likelihood `0.5*(log(2 pi) + logvar + (y - mean)^2/exp(logvar))`."
+    mean, logvar, y = mean.float(), logvar.float(), y.float()
+    per_voxel = 0.5*(math.log(2*math.pi) + logvar + (y - mean).pow(2)*torch.exp(-logvar))
+    return (per_voxel*mask).flatten(1).sum(1)
+
+# %% ../../nbs/22_module.ipynb #d6270d04
+def censored_gaussian_nll(loc: torch.Tensor, logvar: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    "Per-map sum over `mask` of the NLL of `y = max(0, Y*)`, `Y* ~ N(loc, exp(logvar))`: `-log Phi(-loc/sd)` where `y <= 0`, the Gaussian's elsewhere."
+    loc, logvar, y = loc.float(), logvar.float(), y.float()
+    sd = torch.exp(0.5*logvar)
+    gauss = 0.5*(math.log(2*math.pi) + logvar + (y - loc).pow(2)*torch.exp(-logvar))
+    per_voxel = torch.where(y > 0, gauss, -torch.special.log_ndtr(-loc/sd))
+    return (per_voxel*mask).flatten(1).sum(1)
 
 # %% ../../nbs/22_module.ipynb #9eec5efa
 def _scalar(v) -> bool: return isinstance(v, (int, float)) or (torch.is_tensor(v) and v.ndim == 0)
@@ -117,23 +134,31 @@ def on_save_checkpoint(self: GridVAEModule, checkpoint: dict):
     try: checkpoint['sematlas_kind'] = kind_of(self).name
     except ValueError: pass                                   # a module no kind registers (a test's)
 
-LR_SCHEDULES = ('constant', 'cosine')
+LR_SCHEDULES = ('constant', 'cosine', 'cosine_restarts')
 
-def lr_factor(step: int, progress: float, schedule: str = 'constant', warmup_steps: int = 0, floor: float = 0.02) -> float:
-    "Multiplier of the learning rate at `step`, `progress` (0 to 1) through training: a linear warm-up, then constant or a cosine decay to `floor`."
+def lr_factor(step: int, progress: float, schedule: str = 'constant', warmup_steps: int = 0, floor: float = 0.02, cycles: int = 1) -> float:
+    """Multiplier of the learning rate at `step`, `progress` (0 to 1) through training: a linear warm-up, then constant, a cosine
+    decay to `floor`, or (`cosine_restarts`) `cycles` such decays, each restarting at the full rate (a snapshot ensemble's schedule)."""
     if schedule not in LR_SCHEDULES: raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {schedule!r}")
+    if cycles < 1: raise ValueError(f"cycles must be at least 1, got {cycles}")
     if step < warmup_steps: return (step + 1)/warmup_steps
     if schedule == 'constant': return 1.0
-    return floor + (1 - floor)*0.5*(1 + math.cos(math.pi*min(1.0, max(0.0, progress))))
+    p = min(1.0, max(0.0, progress))
+    if schedule == 'cosine_restarts': p = 1.0 if p >= 1 else p*cycles - math.floor(p*cycles)
+    return floor + (1 - floor)*0.5*(1 + math.cos(math.pi*p))
+
+def lr_cycle(progress: float, cycles: int) -> int:
+    "The cycle (0 to `cycles - 1`) of a `cosine_restarts` schedule that training `progress` (0 to 1) is in."
+    return min(cycles - 1, int(max(0.0, progress)*cycles))
 
 @patch
 def configure_optimizers(self: GridVAEModule):
     "AdamW, with the learning-rate schedule of `lr_schedule` and `warmup_steps`, stepped with training progress (`training_progress`)."
     h = self.hparams
     opt = torch.optim.AdamW(self.parameters(), lr=h.lr, weight_decay=h.weight_decay, betas=tuple(h.betas))
-    schedule, warmup = h.get('lr_schedule', 'constant'), h.get('warmup_steps', 0)
+    schedule, warmup, cycles = h.get('lr_schedule', 'constant'), h.get('warmup_steps', 0), h.get('lr_cycles', 1)
     if schedule == 'constant' and not warmup: return opt
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, self.training_progress(), schedule, warmup))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: lr_factor(s, self.training_progress(), schedule, warmup, cycles=cycles))
     return {'optimizer': opt, 'lr_scheduler': {'scheduler': sched, 'interval': 'step'}}
 
 # %% ../../nbs/22_module.ipynb #5fc9dee2

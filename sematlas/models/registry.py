@@ -111,16 +111,25 @@ class ModelKind:
     upgrade_state: Callable | None = None
     description: str = ''
     network: NetworkKind | None = None
+    evaluation: str | None = None
 
     def analysis(self) -> Callable | None:
         "The kind's analysis function (`analyze` resolved), or None."
         if self.analyze is None: return None
         mod, fn = self.analyze.split(':')
         return getattr(importlib.import_module(mod), fn)
+    def evaluator(self) -> Callable | None:
+        "The kind's own evaluation (`evaluation` resolved: 'module:function' taking a run folder as `evaluate` does), or None for the volumetric one."
+        if self.evaluation is None: return None
+        mod, fn = self.evaluation.split(':')
+        return getattr(importlib.import_module(mod), fn)
 
 # %% ../../nbs/23_registry.ipynb #29d88de4
-BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae', 'hvae': 'sematlas.models.hvae'}
-BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network', 'hvae': 'sematlas.models.hvae_network'}
+BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae', 'hcvae': 'sematlas.models.hcvae',
+                 'pointcloud': 'sematlas.models.pointcloud', 'hvae': 'sematlas.models.hvae'}
+BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network',
+                    'hcvae': 'sematlas.models.cvae_network:HETERO_NETWORK', 'pointcloud': 'sematlas.models.pointcloud_network',
+                    'hvae': 'sematlas.models.hvae_network'}
 _REGISTRY: dict[str, ModelKind] = {}
 _NETWORKS: dict[str, NetworkKind] = {}
 
@@ -146,7 +155,9 @@ def get_network(name: str) -> NetworkKind | None:
 
     A built-in kind's network module is imported on first use; a kind registered without a network gives None.
     """
-    if name not in _NETWORKS and name in BUILTIN_NETWORKS: _NETWORKS[name] = importlib.import_module(BUILTIN_NETWORKS[name]).NETWORK
+    if name not in _NETWORKS and name in BUILTIN_NETWORKS:
+        module, _, attr = BUILTIN_NETWORKS[name].partition(':')           # 'module' (its NETWORK) or 'module:NAME'
+        _NETWORKS[name] = getattr(importlib.import_module(module), attr or 'NETWORK')
     if name in _NETWORKS: return _NETWORKS[name]
     if name in kind_names(): return None
     raise ValueError(f"unknown model kind {name!r}; known kinds are {list(kind_names())}")

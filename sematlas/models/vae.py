@@ -23,12 +23,13 @@ class VAEModule(GridVAEModule):
     res, latent_dim, width, dilations, groups, stem_kernel, top_width, tail, head_kernel : the `ResNetVAE` architecture.
     kernel : FWHM (mm) of the maps it models (recorded for inference).
     beta : weight of the KL term; `beta_warmup_steps` ramps it linearly from 0.
-    lr, weight_decay, betas, lr_schedule, warmup_steps : AdamW settings (`betas[1]` = 0.995) and the learning-rate schedule.
+    lr, weight_decay, betas, lr_schedule, warmup_steps, lr_cycles : AdamW settings (`betas[1]` = 0.995) and the learning-rate schedule.
     """
     def __init__(self, *, res: int = 4, latent_dim: int = 32, width: int = 16, dilations=(1, 1, 2, 2), groups: int = 8,
                  stem_kernel: int = 7, top_width: int | None = None, tail: str = 'learned', head_kernel: int = 3,
                  kernel: float = 12, beta: float = 1.0, beta_warmup_steps: int = 0, lr: float = 1e-3,
-                 weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant', warmup_steps: int = 0):
+                 weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant', warmup_steps: int = 0,
+                 lr_cycles: int = 1):
         super().__init__()
         self.save_hyperparameters()
         self.model = resnet_vae(self.hparams)

@@ -12,7 +12,7 @@ from lightning.pytorch.callbacks import Callback
 from lightning.fabric.utilities.seed import seed_everything
 
 # %% auto #0
-__all__ = ['ThroughputMonitor', 'mip_panel', 'SampleFigures', 'RankSeeds']
+__all__ = ['ThroughputMonitor', 'mip_panel', 'SampleFigures', 'RankSeeds', 'SnapshotEnsemble']
 
 # %% ../../nbs/32_callbacks.ipynb #54d8278b
 class ThroughputMonitor(Callback):
@@ -24,7 +24,7 @@ class ThroughputMonitor(Callback):
     def on_train_epoch_start(self, trainer, pl_module):
         self.t0, self.n, self.val_s = time.perf_counter(), 0, 0.0
         if torch.cuda.is_available(): torch.cuda.reset_peak_memory_stats()
-    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['volume'])*trainer.world_size
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx): self.n += len(batch['id'])*trainer.world_size
     def on_validation_start(self, trainer, pl_module): self.v0 = time.perf_counter()
     def on_validation_end(self, trainer, pl_module):
         if hasattr(self, 'val_s'): self.val_s += time.perf_counter() - self.v0
@@ -66,6 +66,7 @@ class SampleFigures(Callback):
         self.dir, self.every, self.n, self.seed = Path(directory), every_n_epochs, n, seed
     @torch.no_grad()
     def figure(self, pl_module, datamodule, path):
+        if hasattr(pl_module, 'sample_figure'): return pl_module.sample_figure(datamodule, path, self.n, self.seed)   # a kind that makes no maps draws its own
         ds = datamodule.datasets['val']
         batch = torch.utils.data.default_collate([ds[i] for i in range(min(self.n, len(ds)))])
         batch = {k: v.to(pl_module.device) if torch.is_tensor(v) else v for k, v in batch.items()}
@@ -91,3 +92,26 @@ class RankSeeds(Callback):
     def __init__(self, seed: int): self.seed = seed
     def on_train_start(self, trainer, pl_module):
         if trainer.world_size > 1: seed_everything(self.seed + trainer.global_rank, verbose=False)
+
+# %% ../../nbs/32_callbacks.ipynb #69263463
+class SnapshotEnsemble(Callback):
+    "Saves the model at the end of each of `cycles` learning-rate cycles as `<directory>/member_<k>.pt` (rank 0), with `meta`."
+    def __init__(self, directory: Path | str, cycles: int, **meta):
+        if cycles < 1: raise ValueError(f"cycles must be at least 1, got {cycles}")
+        self.dir, self.cycles, self.meta = Path(directory), cycles, meta
+    def path(self, k: int) -> Path: return self.dir/f'member_{k}.pt'
+    def members(self) -> list[Path]:
+        "The members saved so far, in cycle order."
+        return [self.path(k) for k in range(self.cycles) if self.path(k).exists()]
+    def save(self, trainer, pl_module, k: int):
+        "Save member `k` unless it exists (rank 0 only)."
+        if self.path(k).exists() or not trainer.is_global_zero: return
+        from sematlas.training.checkpoint import export_model
+        self.dir.mkdir(parents=True, exist_ok=True)
+        export_model(pl_module, self.path(k), cycle=k, global_step=int(trainer.global_step), progress=float(pl_module.training_progress()),
+                     **self.meta)
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        from sematlas.models.module import lr_cycle
+        for k in range(lr_cycle(pl_module.training_progress(), self.cycles)): self.save(trainer, pl_module, k)
+    def on_train_end(self, trainer, pl_module):
+        for k in range(self.cycles): self.save(trainer, pl_module, k)

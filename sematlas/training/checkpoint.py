@@ -12,14 +12,16 @@ from ..data.manifest import atomic_path
 from ..models.registry import get_kind, get_network, kind_of
 
 # %% auto #0
-__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'compact_grid_buffers', 'expand_grid_buffers', 'CheckpointError',
-           'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network']
+__all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'ENSEMBLE_FORMAT', 'compact_grid_buffers', 'expand_grid_buffers',
+           'grid_mask', 'CheckpointError', 'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network',
+           'export_ensemble', 'load_ensemble']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
 
 def compact_grid_buffers(state: dict, mask: np.ndarray) -> dict:
     "`state` with grid-shaped buffers stored in-brain: a boolean one (the mask) dropped, a constant-outside one as its in-brain values and that constant."
+    if mask is None: return dict(state)                      # a network without a grid (the point-cloud kind)
     m, out = torch.from_numpy(np.asarray(mask, bool)), {}
     for k, v in state.items():
         if tuple(v.shape) == m.shape:
@@ -31,6 +33,7 @@ def compact_grid_buffers(state: dict, mask: np.ndarray) -> dict:
 
 def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     "The inverse of `compact_grid_buffers`; a dropped boolean grid buffer is taken from `own` (the module's own state)."
+    if mask is None: return dict(state)
     m, out = torch.from_numpy(np.asarray(mask, bool)), dict(state)
     for k in [k for k in state if k.endswith(INSIDE)]:
         base = k[:-len(INSIDE)]
@@ -42,6 +45,11 @@ def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     return out
 
 # %% ../../nbs/31_checkpoint.ipynb #9e6c6cd7
+def grid_mask(net) -> np.ndarray | None:
+    "The brain mask of a network's grid, or None for a network without one (a point-cloud model)."
+    grid = getattr(net, 'grid', None)
+    return None if grid is None else grid.mask
+
 MODEL_FORMAT, FORMAT_1 = 'sematlas-model/2', 'sematlas-vae/1'
 
 class CheckpointError(ValueError):
@@ -64,7 +72,7 @@ def export_model(module, path: Path | str, half: bool = True, **meta) -> Path:
     """
     dtype = torch.float16 if half else torch.float32
     state = {k: v.detach().to('cpu', dtype) if v.is_floating_point() else v.detach().cpu() for k, v in module.state_dict().items()}
-    state = compact_grid_buffers(state, module.model.grid.mask)
+    state = compact_grid_buffers(state, grid_mask(module.model))
     payload = {'format': MODEL_FORMAT, 'kind': kind_of(module).name, 'hparams': dict(module.hparams), 'state_dict': state,
                'weights_sha256': weights_sha256(state), 'meta': meta}
     path = Path(path)
@@ -122,7 +130,7 @@ def load_model(path: Path | str, map_location: str | torch.device = 'cpu') -> tu
     if fmt == FORMAT_1 and k.upgrade_state is not None: state = k.upgrade_state(hparams, state)
     try: module = k.module(**hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
-    _load_state(path, module, state, module.model.grid.mask)
+    _load_state(path, module, state, grid_mask(module.model))
     return module.to(map_location).eval(), meta
 
 # %% ../../nbs/31_checkpoint.ipynb #117b7a10
@@ -141,10 +149,47 @@ def load_network(path: Path | str, map_location: str | torch.device = 'cpu') -> 
     try: nk = get_network(kind)
     except ValueError as e: raise CheckpointError(f"{path}: {e}") from e
     if nk is None: raise NoNetwork(f"{path}: model kind {kind!r} registers no network (ModelKind.network); load it with load_model")
+    return _network(path, fmt, kind, hparams, state, map_location), meta
+
+def _network(path: Path, fmt: str, kind: str, hparams: dict, state: dict, map_location):
+    "The network of `kind` with weights `state` (see `load_network`)."
+    nk = get_network(kind)
     if fmt == FORMAT_1 and nk.upgrade_state is not None: state = nk.upgrade_state(hparams, state)
     try: net = nk.build(hparams)
     except (TypeError, ValueError) as e: raise CheckpointError(f"{path}: hyperparameters do not describe a {kind} model: {e}") from e
     n = len(nk.prefix)
-    _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, net.grid.mask)
+    _load_state(path, net, {k[n:]: v for k, v in state.items() if k.startswith(nk.prefix)}, grid_mask(net))
     net.kind, net.hparams = kind, dict(hparams)
-    return net.to(map_location).eval(), meta
+    return net.to(map_location).eval()
+
+# %% ../../nbs/31_checkpoint.ipynb #3b868b7f
+ENSEMBLE_FORMAT = 'sematlas-ensemble/1'
+
+def export_ensemble(members: list, path: Path | str, **meta) -> Path:
+    "One file holding the model files `members` (`export_model`; one kind, one set of hyperparameters), in order, with `meta`; weights every member has alike (the grid buffers) are stored once."
+    if not members: raise ValueError("an ensemble needs at least one member")
+    parts = [_contents(Path(p), _read(Path(p), 'cpu')) for p in members]
+    fmt, kind, hparams, _, _ = parts[0]
+    for p, (f, k, h, _, _) in zip(members, parts):
+        if f != MODEL_FORMAT or k != kind or h != hparams:
+            raise CheckpointError(f"{p}: not a member of this ensemble (another kind, format or hyperparameters than {members[0]})")
+    states = [s for _, _, _, s, _ in parts]
+    shared = {k: v for k, v in states[0].items() if all(k in s and s[k].shape == v.shape and torch.equal(s[k], v) for s in states[1:])} if len(states) > 1 else {}
+    payload = {'format': ENSEMBLE_FORMAT, 'kind': kind, 'hparams': hparams, 'meta': meta, 'shared': shared,   # what every member has alike, once
+               'members': [{'state_dict': {k: v for k, v in s.items() if k not in shared}, 'weights_sha256': weights_sha256(s), 'meta': m}
+                           for s, (_, _, _, _, m) in zip(states, parts)]}
+    path = Path(path)
+    with atomic_path(path) as tmp: torch.save(payload, tmp)
+    return path
+
+def load_ensemble(path: Path | str, map_location: str | torch.device = 'cpu') -> tuple[list, dict]:
+    "The members' networks (as `load_network` gives them, in eval mode) of an ensemble file, and its metadata (with each member's as `members`)."
+    path = Path(path)
+    ck = _read(path, map_location)
+    if ck.get('format') != ENSEMBLE_FORMAT: raise CheckpointError(f"{path}: not an ensemble file (format {ck.get('format')!r}, this version reads {ENSEMBLE_FORMAT!r})")
+    nets = []
+    for i, m in enumerate(ck['members']):
+        m['state_dict'] = {**ck.get('shared', {}), **m['state_dict']}
+        if weights_sha256(m['state_dict']) != m['weights_sha256']: raise CheckpointError(f"{path}: member {i}'s weights fail their checksum (the file is damaged)")
+        nets.append(_network(path, MODEL_FORMAT, ck['kind'], ck['hparams'], m['state_dict'], map_location))
+    return nets, {**ck['meta'], 'members': [m['meta'] for m in ck['members']]}

@@ -57,8 +57,9 @@ class LoopSection(Section):
     lr: float = 1e-3
     weight_decay: float = 1e-4
     betas: list = field(default_factory=lambda: [0.9, 0.995])
-    lr_schedule: str = 'constant'        # 'constant' or 'cosine' (decay over the planned steps)
+    lr_schedule: str = 'constant'        # 'constant', 'cosine' (decay over the planned steps) or 'cosine_restarts' (`lr_cycles` decays)
     warmup_steps: int = 0
+    lr_cycles: int = 1                   # cycles of 'cosine_restarts'; above 1, a snapshot of the model ends each (a snapshot ensemble)
     seed: int = 0
     deterministic: bool = True
     device: str = 'auto'                 # 'auto', 'cpu' or 'gpu'
@@ -76,7 +77,8 @@ class LoopSection(Section):
                                    ('num_workers', self.num_workers >= 0, "non-negative"), ('lr', self.lr > 0, "positive"),
                                    ('max_minutes', self.max_minutes is None or self.max_minutes > 0, "positive or null"),
                                    ('lr_schedule', self.lr_schedule in LR_SCHEDULES, f"one of {list(LR_SCHEDULES)}"),
-                                   ('warmup_steps', self.warmup_steps >= 0, "non-negative"),
+                                   ('warmup_steps', self.warmup_steps >= 0, "non-negative"), ('lr_cycles', self.lr_cycles >= 1, "at least 1"),
+                                   ('lr_cycles', self.lr_cycles == 1 or self.lr_schedule == 'cosine_restarts', "1 unless lr_schedule is cosine_restarts"),
                                    ('threads', self.threads is None or self.threads >= 1, "at least 1 or null"),
                                    ('betas', len(self.betas) == 2 and all(0 <= b < 1 for b in self.betas), "two values in [0, 1)"),
                                    ('device', self.device in DEVICES, f"one of {list(DEVICES)}"),
@@ -91,7 +93,7 @@ class LoopSection(Section):
     def optimizer_kwargs(self) -> dict:
         "The optimiser's settings, as keyword arguments of a training module."
         return {'lr': self.lr, 'weight_decay': self.weight_decay, 'betas': tuple(self.betas), 'lr_schedule': self.lr_schedule,
-                'warmup_steps': self.warmup_steps}
+                'warmup_steps': self.warmup_steps, 'lr_cycles': self.lr_cycles}
 
 # %% ../../nbs/30_config.ipynb #8a2ffa1b
 SECTIONS = ('data', 'model', 'objective', 'loop')

@@ -73,6 +73,7 @@ class Run:
         return load_model(self.model_path, map_location)[0]
     def __repr__(self):
         t = self.test_metrics
+        if 'mse' not in t: return f"Run({self.path.name}: {', '.join(f'{k} {v:.4g}' for k, v in list(t.items())[1:4])})"
         return (f"Run({self.path.name}: test MSE {t['mse']:.4g} vs base rate {t['mse_base']:.4g} "
                 f"(ratio {t['mse_ratio']:.3f}), r {t['r']:.3f} vs {t['r_base']:.3f})")
 
@@ -81,6 +82,9 @@ class Run:
 def report(self: Run) -> str:
     "The test report in words: reconstruction (and generation from conditions, if any) against the base rate."
     t = self.test_metrics
+    if 'mse' not in t:                                        # a kind that makes no maps reports its own metrics (the point-cloud kind)
+        return (f"Run: {self.path}\nData manifest hash: {self.info['manifest_hash']}\nTest split ({t['n_studies']} studies):\n" +
+                '\n'.join(f"  {k} {v:.4g}" for k, v in t.items() if k != 'n_studies' and isinstance(v, (int, float))))
     text = (f"Run: {self.path}\nData manifest hash: {self.info['manifest_hash']}\n"
             f"Test split ({t['n_studies']} studies), reconstruction vs base rate (mean training map):\n"
             f"  MSE  {t['mse']:.5f} vs {t['mse_base']:.5f}  ratio {t['mse_ratio']:.3f} "
@@ -99,10 +103,11 @@ def run_lock(run_path: Path | str, wait: bool = True):
 
 # %% ../../nbs/33_runs.ipynb #6ac6cc01
 RELEASE_FILES = ('model.pt', 'config.yaml', 'run.json', 'metrics.csv', 'test_metrics.json', 'figures/final.png', 'figures/loss_curves.png')
-EVALUATION_FILES = ('eval.md', 'eval.json', 'eval.png', 'analysis.md', 'analysis.json')
+EVALUATION_FILES = ('eval.md', 'eval.json', 'eval.png', 'analysis.md', 'analysis.json',
+                    'ensemble.pt', 'calibration.md', 'calibration.json', 'reliability.png')   # a snapshot ensemble and its calibration (`44_calibration`)
 
 def release_run(run: Run | Path | str, dest: Path | str, include_model: bool = True) -> Path:
-    "Copy a finished run's small files (model file unless not `include_model`, config, metrics, final figures, evaluation and analysis if any; no training checkpoints) to `dest`, atomically."
+    "Copy a finished run's small files (model file unless not `include_model`, config, metrics, final figures, evaluation, analysis, ensemble and calibration if any; no training checkpoints nor snapshots) to `dest`, atomically."
     src = run.path if isinstance(run, Run) else Path(run)
     missing = [f for f in RELEASE_FILES if not (src/f).exists()]
     if missing or src.name.endswith('.partial'): raise ValueError(f"{src}: not a finished run (missing {missing})")
@@ -132,6 +137,6 @@ def loss_curves(metrics_csv: Path, path: Path):
         if col in m: s = m[['epoch', col]].dropna(); ax[0].plot(s['epoch'] + 1, s[col], label=label)
     for col, label in (('val/mse', 'val MSE'), ('val/mse_gen', 'val MSE, from conditions'), ('val/mse_base', 'val MSE, base rate')):
         if col in m: s = m[['epoch', col]].dropna(); ax[1].plot(s['epoch'] + 1, s[col], label=label)
-    ax[0].set_xlabel('epoch'); ax[0].set_ylabel('Poisson NLL per study'); ax[1].set_xlabel('epoch'); ax[1].set_ylabel('MSE per voxel')
+    ax[0].set_xlabel('epoch'); ax[0].set_ylabel('reconstruction term per study'); ax[1].set_xlabel('epoch'); ax[1].set_ylabel('MSE per voxel')
     for a in ax: a.legend(fontsize=7)
     fig.tight_layout(); fig.savefig(path, dpi=80); plt.close(fig)

@@ -14,8 +14,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.loggers import CSVLogger
 import sematlas
 from ..data.manifest import write_json
-from .callbacks import RankSeeds, SampleFigures, ThroughputMonitor
-from .checkpoint import export_model, load_model
+from .callbacks import RankSeeds, SampleFigures, SnapshotEnsemble, ThroughputMonitor
+from .checkpoint import export_ensemble, export_model, load_model
 from .config import TrainConfig
 from .runs import Run, run_lock, evaluate_reconstruction, loss_curves, merge_metrics, summarize_reconstruction
 
@@ -118,6 +118,7 @@ def _trainer(cfg: TrainConfig, partial: Path, dm, info: dict, progress: bool, ex
     throughput = ThroughputMonitor()
     callbacks = [checkpoint, last, throughput, SampleFigures(partial/'figures', cfg.loop.figure_every, seed=cfg.loop.seed),
                  RankSeeds(cfg.loop.seed), *cfg.kind.callbacks(cfg), *extra]
+    if cfg.loop.lr_cycles > 1: callbacks.append(SnapshotEnsemble(partial/'snapshots', cfg.loop.lr_cycles, manifest_hash=dm.manifest_hash))
     if progress: callbacks.append(TQDMProgressBar(refresh_rate=max(1, len(dm.datasets['train'])//cfg.loop.processes//cfg.loop.batch_size//20)))
     loggers = _loggers(cfg, partial, info['wandb_id'])
     if cfg.loop.processes > 1:     # training metrics are logged as rank 0's share of the split saw them; validation's are synced
@@ -147,13 +148,17 @@ def _fit(trainer, module, dm, last: Path) -> float:
 
 # %% ../../nbs/34_train.ipynb #d0c0420c
 def _report(cfg: TrainConfig, partial: Path, dm, best) -> dict:
-    "The test report, the model file and the final figures of a fitted run."
-    per_study = evaluate_reconstruction(best, dm, 'test')
-    summary = summarize_reconstruction(per_study, seed=cfg.loop.seed)
+    "The test report, the model file (and the ensemble file of a snapshot ensemble: `ensemble.pt`) and the final figures of a fitted run."
+    if hasattr(best, 'test_report'): per_study, summary = best.test_report(dm, 'test', seed=cfg.loop.seed)   # a kind that makes no maps
+    else:
+        per_study = evaluate_reconstruction(best, dm, 'test')
+        summary = summarize_reconstruction(per_study, seed=cfg.loop.seed)
     per_study.to_csv(partial/'test_per_study.csv', index=False)
     write_json(summary, partial/'test_metrics.json')
     export_model(best, partial/'model.pt', manifest_hash=dm.manifest_hash, config=cfg.to_dict(), test_metrics=summary,
                  **cfg.kind.model_file_meta(cfg, dm))
+    members = sorted((partial/'snapshots').glob('member_*.pt'), key=lambda p: int(p.stem.split('_')[1]))
+    if members: export_ensemble(members, partial/'ensemble.pt', manifest_hash=dm.manifest_hash, config=cfg.to_dict(), **cfg.kind.model_file_meta(cfg, dm))
     SampleFigures(partial/'figures', seed=cfg.loop.seed).figure(best, dm, partial/'figures'/'final.png')
     loss_curves(partial/'metrics.csv', partial/'figures'/'loss_curves.png')
     return summary
