@@ -133,14 +133,26 @@ def align(a: dict, b: dict) -> tuple[np.ndarray, np.ndarray, list]:
 
 # %% ../../nbs/47_cca.ipynb #01e496d7
 @torch.no_grad()
-def axis_map(module, mu_train: np.ndarray, variate_train: np.ndarray, scale: float = 2.0) -> np.ndarray:
-    "In-mask difference between the maps decoded at `scale` sd of a canonical variate above and below the mean code (along its pattern)."
+def axis_map(module, mu_train: np.ndarray, variate_train: np.ndarray, scale: float = 2.0, res: int = 4, fwhm: float = 12.0) -> np.ndarray:
+    """In-mask difference between the maps decoded at `scale` sd of a canonical variate above and below the mean code (along its pattern).
+
+    A model that decodes point sets (batch, n_points, 3) rather than log-intensities has them drawn as maps on the `res` mm grid,
+    Gaussians of `fwhm` mm at the points (`render_peaks`), as the data's maps are made.
+    """
     v = (variate_train - variate_train.mean())/variate_train.std()
     pattern = (mu_train - mu_train.mean(0)).T @ v/(len(v) - 1)
     dev = next(module.parameters()).device
     z = torch.as_tensor(np.stack([mu_train.mean(0) + scale*pattern, mu_train.mean(0) - scale*pattern]), dtype=torch.float32, device=dev)
+    out = module.generate(z).float()
+    if out.ndim == 3:                                                    # point sets, in MNI mm / POINT_SCALE_MM
+        from sematlas.data.grid import MNIGrid
+        from sematlas.data.kernels import render_peaks
+        from sematlas.data.pointcloud_cache import POINT_SCALE_MM
+        grid = MNIGrid.at(res)
+        maps = [render_peaks(p.cpu().numpy()*POINT_SCALE_MM, grid, fwhm) for p in out]
+        return np.asarray(maps[0] - maps[1], 'float64')
     net = module.model
-    maps = net.intensity(module.generate(z).float())[:, 0].cpu().numpy()
+    maps = net.intensity(out)[:, 0].cpu().numpy()
     return (maps[0] - maps[1])[net.grid.mask]
 
 def axis_topics(variate: np.ndarray, topics: pd.DataFrame, k: int = 5) -> pd.DataFrame:
@@ -205,8 +217,9 @@ def describe_axes(pair: dict, modules: dict, runs: dict, names: tuple, n_axes: i
         j = c - 1
         tp = axis_topics((U[:, j]/U[:, j].std() + V[:, j]/V[:, j].std())/2, topics, k)
         for name, mu, var in ((names[0], Xa, Ut[:, j]), (names[1], Xb, Vt[:, j])):
-            m = maps[c, name] = axis_map(modules[name], mu, var)
-            res = modules[name].model.res
+            d = runs[name].config.data
+            m = maps[c, name] = axis_map(modules[name], mu, var, res=d.res, fwhm=d.kernel)
+            res = d.res
             rows.append({'component': c, 'r_test': t['r_test'][j], 'model': name, 'regions_up': top_regions(m, res, 3, atlas),
                          'regions_down': top_regions(-m, res, 3, atlas),
                          'topics_up': '; '.join(f"{a} ({r:.2f})" for a, r in tp.loc[tp['side'] == '+', ['topic', 'r']].itertuples(index=False)),
@@ -260,7 +273,7 @@ def cross_model_cca(models: dict | None = None, out_dir: Path | str | None = Non
         desc, maps = describe_axes(pair, modules, runs, (a, b), n_axes)
         tables.append(pair['table'].assign(pair=f'{a}-{b}', n_train=len(pair['train'][4]), n_test=len(pair['test'][2])))
         axes.append(desc.assign(pair=f'{a}-{b}'))
-        if out is not None: cca_figure(pair, desc, maps, (a, b), modules[a].model.res, out/f'cca_{a}-{b}.png', n_show)
+        if out is not None: cca_figure(pair, desc, maps, (a, b), runs[a].config.data.res, out/f'cca_{a}-{b}.png', n_show)
     result = {'correlations': pd.concat(tables, ignore_index=True), 'axes': pd.concat(axes, ignore_index=True), 'pairs': pairs}
     if out is not None:
         result['correlations'].to_csv(out/'cca_correlations.csv', index=False); result['axes'].to_csv(out/'cca_axes.csv', index=False)
