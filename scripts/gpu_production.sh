@@ -11,7 +11,7 @@
 #
 # Variables: WHEELS (a folder of wheels to install first, for machines without a package index), CONFIG
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
-# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae; "none": no evaluation), ANALYZE (set: also analyse),
+# on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae; "none": no evaluation), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR),
 # CALIBRATE (set: calibrate the run's snapshot ensemble, nbs/44_calibration.ipynb), BENCH (set: a benchmark script run on the finished
 # run as `python3 $BENCH RUN --device DEVICE --out OUT_DIR/bench.json`). OUT_DIR gets release.tar.gz (the release folder: model (or,
 # for a snapshot ensemble, ensemble.pt instead), config, metrics, evaluation, analysis, calibration, figures), speed.json, gpu.txt and
@@ -69,7 +69,7 @@ if [ "${METHODS:=base_rate topic_ridge vae}" != none ]; then
   step "evaluate ($METHODS; NiMARE's MKDA and ALE need the whole NiMARE stack)"
   $SEMATLAS evaluate "$RUN" --methods $METHODS --device "$DEVICE" && cat "$RUN/eval.md"
 fi
-if [ -n "${ANALYZE:-}" ]; then step analyse; $SEMATLAS analyze "$RUN" --device "$DEVICE"; fi
+if [ -n "${ANALYZE:-}" ]; then step analyse; $SEMATLAS analyze "$RUN" --device "$DEVICE" ${ANALYZE_ARGS:-}; fi
 if [ -n "${CALIBRATE:-}" ]; then
   step "calibrate the snapshot ensemble"
   python3 -c "from sematlas.evaluation.calibration import calibrate; calibrate('$RUN', '$DEVICE')" && cp "$RUN"/calibration.{json,md} "$RUN/reliability.png" "$OUT/"
@@ -79,5 +79,6 @@ step release
 # a snapshot ensemble's release keeps its members (ensemble.pt) and not the best checkpoint's model.pt besides
 python3 -c "from pathlib import Path; from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME', include_model=not Path('$RUN/ensemble.pt').exists())"
 cp "$RUN/eval_per_study.csv" "$RUN/test_metrics.json" "$WORK/release/$NAME/" 2>/dev/null || true
+[ -d "$RUN/analysis" ] && cp -r "$RUN/analysis" "$WORK/release/$NAME/"            # the analysis's tables and figures (hvae)
 tar -C "$WORK/release" -czf "$OUT/release.tar.gz" "$NAME"
 step "done: $OUT"

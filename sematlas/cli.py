@@ -165,12 +165,13 @@ def _analyze(args) -> int:
     _out_file(args.out)
     from sematlas.evaluation.analysis import analysis_table
     from sematlas.training.runs import Run
+    if args.cca or args.clusters: return _analyze_latents(args)
     results = []
     for r in args.run_dirs:
         kind = Run(r).config.kind
         if kind.analysis() is None: raise ValueError(f"{r}: model kind {kind.name!r} has no analysis")
-        results.append(kind.analysis()(r, args.split, args.device, progress=False))
-    table = analysis_table(results)
+        results.append(kind.analysis()(r, args.split, args.device, progress=False, **({'reference': args.reference} if args.reference else {})))
+    table = '\n'.join(r['markdown'] for r in results) if all('markdown' in r for r in results) else analysis_table(results)
     print(table)
     if args.out: _save_text(table, args.out)
     return 0
@@ -186,14 +187,39 @@ def add_evaluate(sub):
     p.add_argument('--data-dir', type=Path, default=None, help="Neurosynth folder, if not the run's")
     p.add_argument('--device', default='cpu')
     p.set_defaults(func=_evaluate)
-    p = sub.add_parser('analyze', help="the model kind's analysis of runs (conditional runs: active units, year probes, imputation)",
+    p = sub.add_parser('analyze', help="the model kind's analysis of runs (conditional runs: active units, year probes, imputation; hierarchical runs: the stage gate, clusters, hierarchy)",
                        description='Writes RUN_DIR/analysis.json and analysis.md for each run and prints them side by side '
                                    '(e.g. a run with the year adversary and one without).')
     p.add_argument('run_dirs', type=Path, nargs='+', help='finished run folders')
     p.add_argument('--split', default='test', choices=['test', 'val'])
     p.add_argument('--device', default='cpu')
     p.add_argument('-o', '--out', type=Path, default=None, help='also write the table to this Markdown file')
+    p.add_argument('--reference', type=Path, default=None, help='hierarchical runs: the flat VAE run to gate against (default: one trained on the same data)')
+    p.add_argument('--cca', action='store_true', help='instead: CCA between the latent spaces of every pair of the runs (tables and figures in --out-dir)')
+    p.add_argument('--clusters', action='store_true', help="instead: HDBSCAN clusters of each run's training and test codes (tables and figures in --out-dir)")
+    p.add_argument('--out-dir', type=Path, default=Path('runs/latents'), help='folder of the --cca and --clusters tables (CSV) and figures (default runs/latents)')
+    p.add_argument('--permutations', type=int, default=1000, help='--cca: shuffled pairings per pair of models')
     p.set_defaults(func=_analyze)
+
+def _analyze_latents(args) -> int:
+    "`sematlas analyze --cca RUN RUN...` and `--clusters RUN...`: the cross-model CCA and the clusters of latent codes (any model kind)."
+    from sematlas.training.runs import Run
+    out = Path(args.out_dir)
+    if args.cca:
+        from sematlas.evaluation.cca import cross_model_cca
+        names = [Path(r).name for r in args.run_dirs]
+        if len(set(names)) != len(names): raise ValueError(f"--cca needs runs with different folder names, got {names}")
+        res = cross_model_cca(dict(zip(names, args.run_dirs)), out, args.device, cache_dir=out/'codes', n_perm=args.permutations)
+        print(res['correlations'].round(3).to_string(index=False))
+    if args.clusters:
+        from sematlas.evaluation.cca import model_codes
+        from sematlas.evaluation.clusters import cluster_analysis
+        for r in args.run_dirs:
+            run = Run(Path(r))
+            res = cluster_analysis(run.load_model(args.device), run, model_codes(run.path, device=args.device, cache_dir=out/'codes'), out/run.path.name)
+            print(res['table'].round(3).to_string(index=False)); print(res['stability'].round(3).to_string(index=False))
+    print(f"wrote the tables and figures in {out}")
+    return 0
 
 # %% ../nbs/59_cli.ipynb #3b94b180
 def _setting(machine, args, prefix: str = '', like=None):

@@ -239,6 +239,14 @@ def generate(self: PointCloudVAE, z: torch.Tensor, batch: dict | None = None) ->
 def set_base_rate(self: PointCloudVAE, mean_map=None):
     "Nothing to set: a point set has no base-rate map (the training loop calls this for every kind)."
 
+# %% ../../nbs/29_pointcloud_network.ipynb #8e101ad3
+@patch
+def encode_batch(self: PointCloudVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    "Posterior mean and log-variance of the batch's `points` under the conditions it has."
+    x = batch['points']
+    cond, mask = self.batch_conditions(batch, len(x))
+    return self.encode(x, self.masked(cond, mask), mask)
+
 # %% ../../nbs/29_pointcloud_network.ipynb #e7b48a5f
 POINTCLOUD_ARGS = ('n_points', 'latent_dim', 'embed_dim', 'width', 'rff_features', 'rff_sigma')
 

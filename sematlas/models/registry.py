@@ -126,9 +126,10 @@ class ModelKind:
 
 # %% ../../nbs/23_registry.ipynb #29d88de4
 BUILTIN_KINDS = {'vae': 'sematlas.models.vae', 'cvae': 'sematlas.models.cvae', 'hcvae': 'sematlas.models.hcvae',
-                 'pointcloud': 'sematlas.models.pointcloud'}
+                 'pointcloud': 'sematlas.models.pointcloud', 'hvae': 'sematlas.models.hvae'}
 BUILTIN_NETWORKS = {'vae': 'sematlas.models.vae_network', 'cvae': 'sematlas.models.cvae_network',
-                    'hcvae': 'sematlas.models.cvae_network:HETERO_NETWORK', 'pointcloud': 'sematlas.models.pointcloud_network'}
+                    'hcvae': 'sematlas.models.cvae_network:HETERO_NETWORK', 'pointcloud': 'sematlas.models.pointcloud_network',
+                    'hvae': 'sematlas.models.hvae_network'}
 _REGISTRY: dict[str, ModelKind] = {}
 _NETWORKS: dict[str, NetworkKind] = {}
 
