@@ -13,8 +13,8 @@
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
 # on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae; "none": no evaluation), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR),
 # CALIBRATE (set: calibrate the run's snapshot ensemble, nbs/44_calibration.ipynb), BENCH (set: a benchmark script run on the finished
-# run as `python3 $BENCH RUN --device DEVICE --out OUT_DIR/bench.json`). OUT_DIR gets release.tar.gz (the release folder: model (or,
-# for a snapshot ensemble, ensemble.pt instead), config, metrics, evaluation, analysis, calibration, figures), speed.json, gpu.txt and
+# run as `python3 $BENCH RUN --device DEVICE --out OUT_DIR/bench.json`). OUT_DIR gets release.tar.gz (the release folder: model (and,
+# for a snapshot ensemble, ensemble.pt), config, metrics, evaluation, analysis, calibration, figures), speed.json, gpu.txt and
 # log.txt, and with CALIBRATE calibration.json, calibration.md and reliability.png.
 set -euo pipefail
 DATA=${1:?usage: gpu_production.sh NEUROSYNTH_DIR [OUT_DIR] [DEVICES]}
@@ -76,8 +76,7 @@ if [ -n "${CALIBRATE:-}" ]; then
 fi
 if [ -n "${BENCH:-}" ]; then step "benchmark ($BENCH)"; python3 "$BENCH" "$RUN" --device "$DEVICE" --out "$OUT/bench.json"; fi
 step release
-# a snapshot ensemble's release keeps its members (ensemble.pt) and not the best checkpoint's model.pt besides
-python3 -c "from pathlib import Path; from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME', include_model=not Path('$RUN/ensemble.pt').exists())"
+python3 -c "from sematlas.training.runs import release_run; release_run('$RUN', '$WORK/release/$NAME')"
 cp "$RUN/eval_per_study.csv" "$RUN/test_metrics.json" "$WORK/release/$NAME/" 2>/dev/null || true
 [ -d "$RUN/analysis" ] && cp -r "$RUN/analysis" "$WORK/release/$NAME/"            # the analysis's tables and figures (hvae)
 tar -C "$WORK/release" -czf "$OUT/release.tar.gz" "$NAME"

@@ -75,7 +75,7 @@ def confidence_frame(ensemble: EnsembleInference, setting: dict, layer: str = 't
     in_box = _in_box(grid.voxel_to_mm(np.argwhere(grid.mask)), box)
     confident = in_box & (a[f'{layer}_sd'] <= threshold*a['mean'])
     masked = ensemble.machine._image(np.where(confident, a['mean'], 0).astype('float32'), f'mean where {layer} sd/mean <= {threshold:g}')
-    if peak_model is None: peaks, note = None, 'no point-cloud model given: this panel shows its peaks once one is (issue 14)'
+    if peak_model is None: peaks, note = None, 'no point-cloud model given: this panel shows its peaks once one is'
     else:
         p = pd.DataFrame(peak_model.generate_peaks(setting, n_peaks, seed))
         if not {'x', 'y', 'z'} <= set(p.columns): raise ValueError(f"the point-cloud model's peaks need x, y, z columns, got {list(p.columns)}")

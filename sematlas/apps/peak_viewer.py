@@ -56,10 +56,12 @@ from fastcore.basics import patch
 
 @patch
 @torch.no_grad()
-def generate_peaks(self: PeakGenerator, conditions: Conditions, n: int = N_POINTS, seed: int = 0) -> pd.DataFrame:
-    """`n` peaks (columns x, y, z in MNI mm; `sample` numbers the prior draw each comes from) under `conditions`:
-    ceil(n / 30) draws of the model's 30-point sets, of which a seeded random `n` are kept."""
+def generate_peaks(self: PeakGenerator, conditions: Conditions | dict, n: int = N_POINTS, seed: int = 0) -> pd.DataFrame:
+    """`n` peaks (columns x, y, z in MNI mm; `sample` numbers the prior draw each comes from) under `conditions` (or a setting,
+    `conditions`' arguments, as the Confidence Explorer passes it): ceil(n / 30) draws of the model's 30-point sets, of which a
+    seeded random `n` are kept."""
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
+    if isinstance(conditions, dict): conditions = self.conditions(**conditions)
     k = -(-n // self.model.n_points)
     g = torch.Generator().manual_seed(seed)
     z = torch.randn(k, self.model.latent_dim, generator=g).to(self.device)

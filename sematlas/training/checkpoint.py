@@ -14,7 +14,7 @@ from ..models.registry import get_kind, get_network, kind_of
 # %% auto #0
 __all__ = ['INSIDE', 'OUTSIDE', 'MODEL_FORMAT', 'FORMAT_1', 'ENSEMBLE_FORMAT', 'compact_grid_buffers', 'expand_grid_buffers',
            'grid_mask', 'CheckpointError', 'weights_sha256', 'export_model', 'load_model', 'NoNetwork', 'load_network',
-           'export_ensemble', 'load_ensemble']
+           'export_ensemble', 'load_ensemble', 'export_member']
 
 # %% ../../nbs/31_checkpoint.ipynb #72e4a154
 INSIDE, OUTSIDE = '@inside', '@outside'
@@ -37,8 +37,9 @@ def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     m, out = torch.from_numpy(np.asarray(mask, bool)), dict(state)
     for k in [k for k in state if k.endswith(INSIDE)]:
         base = k[:-len(INSIDE)]
-        full = torch.empty(m.shape, dtype=state[k].dtype)
-        full[m], full[~m] = out.pop(k), out.pop(base + OUTSIDE)
+        inside = out.pop(k)                            # loaded with map_location: on that device, as the mask must be
+        full, on = torch.empty(m.shape, dtype=inside.dtype, device=inside.device), m.to(inside.device)
+        full[on], full[~on] = inside, out.pop(base + OUTSIDE).to(inside.device)
         out[base] = full
     for k, v in own.items():
         if k not in out and v.dtype == torch.bool and tuple(v.shape) == m.shape: out[k] = v
@@ -193,3 +194,18 @@ def load_ensemble(path: Path | str, map_location: str | torch.device = 'cpu') ->
         if weights_sha256(m['state_dict']) != m['weights_sha256']: raise CheckpointError(f"{path}: member {i}'s weights fail their checksum (the file is damaged)")
         nets.append(_network(path, MODEL_FORMAT, ck['kind'], ck['hparams'], m['state_dict'], map_location))
     return nets, {**ck['meta'], 'members': [m['meta'] for m in ck['members']]}
+
+# %% ../../nbs/31_checkpoint.ipynb #125a7f67
+def export_member(path: Path | str, dest: Path | str, index: int = -1) -> Path:
+    "Write member `index` (default: the last, the end of the last cycle) of the ensemble file `path` as a model file `dest`."
+    path = Path(path)
+    ck = _read(path, 'cpu')
+    if ck.get('format') != ENSEMBLE_FORMAT: raise CheckpointError(f"{path}: not an ensemble file (format {ck.get('format')!r})")
+    n = len(ck['members'])
+    if not -n <= index < n: raise IndexError(f"{path}: member {index} of an ensemble of {n}")
+    m = ck['members'][index]
+    state = {**ck.get('shared', {}), **m['state_dict']}
+    payload = {'format': MODEL_FORMAT, 'kind': ck['kind'], 'hparams': ck['hparams'], 'state_dict': state, 'weights_sha256': m['weights_sha256'],
+               'meta': {**ck['meta'], **m['meta'], 'ensemble_member': index % n, 'ensemble_file': path.name}}
+    with atomic_path(Path(dest)) as tmp: torch.save(payload, tmp)
+    return Path(dest)
