@@ -37,8 +37,9 @@ def expand_grid_buffers(state: dict, own: dict, mask: np.ndarray) -> dict:
     m, out = torch.from_numpy(np.asarray(mask, bool)), dict(state)
     for k in [k for k in state if k.endswith(INSIDE)]:
         base = k[:-len(INSIDE)]
-        full = torch.empty(m.shape, dtype=state[k].dtype)
-        full[m], full[~m] = out.pop(k), out.pop(base + OUTSIDE)
+        v = out.pop(k)
+        full, md = torch.empty(m.shape, dtype=v.dtype, device=v.device), m.to(v.device)    # where the file was mapped (a GPU too)
+        full[md], full[~md] = v, out.pop(base + OUTSIDE)
         out[base] = full
     for k, v in own.items():
         if k not in out and v.dtype == torch.bool and tuple(v.shape) == m.shape: out[k] = v
