@@ -95,7 +95,7 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 # %% ../../nbs/47_cca.ipynb #b3e26f91
 MODELS = {'cvae': 'runs/release/cvae-full-4mm', 'vae': 'runs/release/vae-full-4mm',   # add a model here: name -> run folder
-          'pointcloud': 'runs/release/pointcloud-full'}
+          'pointcloud': 'runs/release/pointcloud-full', 'hvae': 'runs/release/hvae-full-4mm'}
 
 def project_path(p: Path | str) -> Path:
     "`p` as given when absolute or found from here, else under the project folder (so that `MODELS` work from nbs/ too)."
