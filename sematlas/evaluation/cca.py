@@ -95,7 +95,7 @@ def holm(p: np.ndarray) -> np.ndarray:
 
 # %% ../../nbs/47_cca.ipynb #b3e26f91
 MODELS = {'cvae': 'runs/release/cvae-full-4mm', 'vae': 'runs/release/vae-full-4mm',   # add a model here: name -> run folder
-          'pointcloud': 'runs/release/pointcloud-full'}
+          'pointcloud': 'runs/release/pointcloud-full', 'hvae': 'runs/release/hvae-full-4mm'}
 
 def project_path(p: Path | str) -> Path:
     "`p` as given when absolute or found from here, else under the project folder (so that `MODELS` work from nbs/ too)."
@@ -103,19 +103,25 @@ def project_path(p: Path | str) -> Path:
     p = Path(p)
     return p if p.is_absolute() or p.exists() else (project_root() or Path.cwd())/p
 
-def model_codes(run_dir: Path | str, splits=('train', 'test'), device: str = 'cpu', cache_dir: Path | str | None = None, batch_size: int = 32) -> dict:
-    "Posterior codes (`split_codes`: ids, mu, logvar) of a run's model for each split, cached in `cache_dir` (default: runs/codes)."
+def model_codes(run_dir: Path | str, splits=('train', 'test'), device: str = 'cpu', cache_dir: Path | str | None = None, batch_size: int = 32,
+                dm=None) -> dict:
+    """Posterior codes (`split_codes`: ids, mu, logvar) of a run's model for each split, cached in `cache_dir` (default: runs/codes).
+
+    The studies are the run's own data (its kind's datamodule, checked against the data it was trained on), or `dm`'s when given
+    (e.g. a hierarchical run's, for the flat model it is gated against); the cache is named by the model file and, for other data, `dm`'s.
+    """
     from sematlas.data.manifest import atomic_path, project_root
     from sematlas.evaluation.stage_gate import run_datamodule, split_codes
     from sematlas.training.runs import Run
     run = Run(project_path(run_dir))
     cache_dir = Path(cache_dir) if cache_dir is not None else (project_root() or Path.cwd())/'runs'/'codes'
     digest = hashlib.sha256(run.model_path.read_bytes()).hexdigest()[:16]
-    out, module, dm = {}, None, None
+    if dm is not None and dm.manifest_hash != run.info['manifest_hash']: digest += f'-data{dm.manifest_hash[:12]}'
+    out, module = {}, None
     for split in splits:
         f = cache_dir/f'{run.path.name}-{digest}-{split}.npz'
         if not f.exists():
-            if module is None: module, dm = run.load_model(device), run_datamodule(run, batch_size)
+            if module is None: module, dm = run.load_model(device), dm or run_datamodule(run, batch_size)
             c = split_codes(module, dm, split, batch_size)
             f.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(f) as tmp:

@@ -98,7 +98,8 @@ def gate_rows(h: dict, flat: dict, topics: dict, top_dim: int, threshold: float 
     return [{'rule': r, 'value': v, 'threshold': t, 'verdict': 'PASS' if ok else 'FAIL'} for r, v, t, ok in rows]
 
 # %% ../../nbs/38_stage_gate.ipynb #d1e8a02f
-def stage_gate(run_dir: Path | str, flat_dir: Path | str, device: str = 'cpu', split: str = 'test', batch_size: int = 32) -> dict:
+def stage_gate(run_dir: Path | str, flat_dir: Path | str, device: str = 'cpu', split: str = 'test', batch_size: int = 32,
+               cache_dir: Path | str | None = None) -> dict:
     """The stage gate of a hierarchical VAE run against a flat VAE run (`gate_rows`) on `split`, both reading the hierarchical run's studies.
 
     Returns the rows, the overall verdict (PASS when every rule passes), the probes, and the hierarchical model's codes of both splits (for the clusters).
@@ -111,7 +112,8 @@ def stage_gate(run_dir: Path | str, flat_dir: Path | str, device: str = 'cpu', s
         raise ValueError(f"{flat_run.path} models {fc.data.kernel} mm maps at {fc.data.res} mm, {run.path} {run.config.data.kernel} mm maps at {run.config.data.res} mm")
     dm = run_datamodule(run, batch_size)                              # both models read the same studies
     h, f = split_codes(module, dm, split, batch_size, nll=True), split_codes(flat, dm, split, batch_size, nll=True)
-    ht, ft = split_codes(module, dm, 'train', batch_size), split_codes(flat, dm, 'train', batch_size)
+    from sematlas.evaluation.cca import model_codes                   # training codes: cached per model file (runs/codes)
+    ht, ft = (model_codes(r.path, ('train',), device, cache_dir, batch_size, dm)['train'] for r in (run, flat_run))
     h['kl_top'], h['kl_fine'] = level_kls(module.model, h['mu'], h['logvar'])
     k = module.model.top_dim
     T, Tt = topic_loadings(dm, h['ids']), topic_loadings(dm, ht['ids'])
@@ -157,7 +159,8 @@ def find_reference(run: Run) -> Path | None:
     return min(found, key=lambda f: f[0])[1] if found else None
 
 # %% ../../nbs/38_stage_gate.ipynb #1994dc1b
-def analyze(run_dir: Path | str, split: str = 'test', device: str = 'cpu', progress: bool = True, reference: Path | str | None = None) -> dict:
+def analyze(run_dir: Path | str, split: str = 'test', device: str = 'cpu', progress: bool = True, reference: Path | str | None = None,
+            cache_dir: Path | str | None = None) -> dict:
     """The analysis of a hierarchical VAE run (`sematlas analyze`): the stage gate against a flat VAE (`reference`, else `find_reference`), then the clusters and hierarchy (`48_clusters`, `49_hierarchy_view`).
 
     Writes analysis.json, analysis.md and the folder `analysis/` (tables as CSV, figures) into the run folder; the result's `markdown` is analysis.md.
@@ -165,7 +168,7 @@ def analyze(run_dir: Path | str, split: str = 'test', device: str = 'cpu', progr
     run = Run(Path(run_dir))
     reference = Path(reference) if reference is not None else find_reference(run)
     if reference is None: raise ValueError(f"{run.path}: no flat VAE trained on the same data to gate against; name one (--reference)")
-    gate = stage_gate(run.path, reference, device, split)
+    gate = stage_gate(run.path, reference, device, split, cache_dir=cache_dir)
     codes = gate.pop('codes')
     out = run.path/'analysis'; out.mkdir(exist_ok=True)
     pd.DataFrame(gate['rows']).to_csv(out/'stage_gate.csv', index=False)
