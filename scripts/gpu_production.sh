@@ -12,7 +12,7 @@
 # Variables: WHEELS (a folder of wheels to install first, for machines without a package index), CONFIG
 # (default configs/cvae-full-2mm.yaml), SET (extra --set overrides, e.g. "data.scale=mock data.res=8" for a dry run
 # on a CPU), DEVICE (cuda or cpu), METHODS (evaluation methods, default base_rate topic_ridge vae; "none": no evaluation), ANALYZE (set: also analyse; ANALYZE_ARGS: more arguments of `sematlas analyze`, e.g. --reference RUN_DIR),
-# CALIBRATE (set: calibrate the run's snapshot ensemble, nbs/44_calibration.ipynb), BENCH (set: a benchmark script run on the finished
+# CALIBRATE (set: calibrate the run's snapshot ensemble, nbs/49_calibration.ipynb), BENCH (set: a benchmark script run on the finished
 # run as `python3 $BENCH RUN --device DEVICE --out OUT_DIR/bench.json`). OUT_DIR gets release.tar.gz (the release folder: model (and,
 # for a snapshot ensemble, ensemble.pt), config, metrics, evaluation, analysis, calibration, figures), speed.json, gpu.txt and
 # log.txt, and with CALIBRATE calibration.json, calibration.md and reliability.png.

@@ -42,7 +42,7 @@ class EnsembleInference:
     nets : the members' networks (`load_ensemble`), each with a variance head (`HeteroConditionalVAE`).
     meta : the ensemble file's metadata.
     device : 'cpu', 'cuda' or 'auto'.
-    temperature : factor on every sd (temperature scaling, `44_calibration`); 1 for none.
+    temperature : factor on every sd (temperature scaling, `49_calibration`); 1 for none.
     """
     def __init__(self, nets: list, meta: dict | None = None, device: str = 'cpu', temperature: float = 1.0):
         if not nets: raise ValueError("an ensemble needs at least one member")
