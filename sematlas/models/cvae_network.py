@@ -15,8 +15,8 @@ from .network import GridVAE
 from .registry import NetworkKind
 
 # %% auto #0
-__all__ = ['CONDITIONAL_VAE_ARGS', 'NETWORK', 'LOGVAR_RANGE', 'HETERO_NETWORK', 'ImputationHead', 'ConditionalVAE',
-           'conditional_vae', 'HeteroConditionalVAE', 'hetero_conditional_vae']
+__all__ = ['CONDITIONAL_VAE_ARGS', 'NETWORK', 'LOGVAR_RANGE', 'HETERO_NETWORK', 'ImputationHead', 'ConditionInputs',
+           'ConditionalVAE', 'conditional_vae', 'HeteroConditionalVAE', 'hetero_conditional_vae']
 
 # %% ../../nbs/25_cvae_network.ipynb #f1d99b86
 class ImputationHead(nn.Module):
@@ -47,8 +47,43 @@ class ImputationHead(nn.Module):
             out[:, s] = torch.where(miss, self.encoded(f, pred[f]).to(cond.dtype), cond[:, s])
         return out
 
+# %% ../../nbs/25_cvae_network.ipynb #91d1b06e
+class ConditionInputs:
+    "Mixin of the conditional networks: condition slices, the two condition embeddings, `cond_fill`, and reading conditions."
+    def _init_conditions(self, cond_dims: dict, embed_dim: int):
+        if not cond_dims: raise ValueError("a conditional model needs at least one condition field")
+        self.cond_dims = dict(cond_dims)
+        self.cond_dim, self.n_fields = sum(self.cond_dims.values()), len(self.cond_dims)
+        self.slices, i = {}, 0
+        for f, d in self.cond_dims.items(): self.slices[f] = slice(i, i + d); i += d
+        n_in = self.cond_dim + self.n_fields
+        self.embed = nn.ModuleDict({k: nn.Sequential(nn.Linear(n_in, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
+                                    for k in ('encoder', 'decoder')})
+        self.register_buffer('cond_fill', torch.zeros(self.cond_dim))
+    def cond_input(self, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "The network's condition input: the vector and its mask, checked."
+        if cond.ndim != 2 or cond.shape[1] != self.cond_dim or mask.shape != (len(cond), self.n_fields):
+            raise ValueError(f"expected conditions shaped (batch, {self.cond_dim}) and masks (batch, {self.n_fields}), "
+                             f"got {tuple(cond.shape)} and {tuple(mask.shape)}")
+        if not torch.isfinite(cond).all(): raise ValueError("conditions contain NaN or infinite values; mark missing fields in the mask instead")
+        return torch.cat([cond, mask.to(cond.dtype)], 1)
+    def fill_missing(self, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "Missing fields (mask 0) replaced by the training means (`cond_fill`)."
+        out = cond.clone()
+        for j, s in enumerate(self.slices.values()):
+            out[:, s] = torch.where(mask[:, j:j + 1] < 0.5, self.cond_fill[s].to(cond.dtype), cond[:, s])
+        return out
+    def masked(self, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        "`cond` with missing fields set to zero (the encoding's 'unknown')."
+        widths = torch.tensor([s.stop - s.start for s in self.slices.values()], device=mask.device)
+        return cond*torch.repeat_interleave(mask, widths, dim=1)
+    def batch_conditions(self, batch: dict | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
+        "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies when it has none."
+        if batch is not None and 'cond' in batch: return batch['cond'], batch['cond_mask']
+        return self.cond_fill.new_zeros(n, self.cond_dim), self.cond_fill.new_zeros(n, self.n_fields)
+
 # %% ../../nbs/25_cvae_network.ipynb #cefed334
-class ConditionalVAE(GridVAE):
+class ConditionalVAE(ConditionInputs, GridVAE):
     """FiLM-conditioned 3-D VAE over brain maps on an MNI152 grid.
 
     Parameters
@@ -64,42 +99,23 @@ class ConditionalVAE(GridVAE):
                  **options):
         if not cond_dims: raise ValueError("a conditional model needs at least one condition field")
         super().__init__(res, latent_dim, width, dilations, groups, backbone, dense_layers, decoder_inputs=embed_dim, **options)
-        self.cond_dims = dict(cond_dims)
-        self.cond_dim, self.n_fields = sum(self.cond_dims.values()), len(self.cond_dims)
-        self.slices, i = {}, 0
-        for f, d in self.cond_dims.items(): self.slices[f] = slice(i, i + d); i += d
+        self._init_conditions(cond_dims, embed_dim)
         n_in, ch = self.cond_dim + self.n_fields, self.channels
-        self.embed = nn.ModuleDict({k: nn.Sequential(nn.Linear(n_in, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
-                                    for k in ('encoder', 'decoder')})
         self.encoder_film = nn.ModuleList(FiLM(embed_dim, c) for c in ch)
         self.decoder_film = nn.ModuleList(FiLM(embed_dim, c) for c in (ch[3], ch[2], ch[1], ch[0]))
         self.imputer = ImputationHead(self.n_bottleneck, self.cond_dims)
         self.lowres = tuple(P // (8 // res) for P in self.padded_shape)          # the padded grid at 8 mm
         self.linear = nn.Linear(n_in, math.prod(self.lowres)) if linear_pathway else None
         if self.linear is not None: nn.init.zeros_(self.linear.weight); nn.init.zeros_(self.linear.bias)
-        self.register_buffer('cond_fill', torch.zeros(self.cond_dim))
 
     def __repr__(self):
         return super().__repr__().replace(', dilations', f', conditions {self.cond_dim}+{self.n_fields}, dilations')
 
 # %% ../../nbs/25_cvae_network.ipynb #9129df03
 @patch
-def cond_input(self: ConditionalVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "The network's condition input: the vector and its mask, checked."
-    if cond.ndim != 2 or cond.shape[1] != self.cond_dim or mask.shape != (len(cond), self.n_fields):
-        raise ValueError(f"expected conditions shaped (batch, {self.cond_dim}) and masks (batch, {self.n_fields}), "
-                         f"got {tuple(cond.shape)} and {tuple(mask.shape)}")
-    if not torch.isfinite(cond).all(): raise ValueError("conditions contain NaN or infinite values; mark missing fields in the mask instead")
-    return torch.cat([cond, mask.to(cond.dtype)], 1)
-
-@patch
 def fill_missing(self: ConditionalVAE, cond: torch.Tensor, mask: torch.Tensor, pred: dict | None = None) -> torch.Tensor:
     "Missing fields replaced by the imputation head's predictions `pred`, or by the training means (`cond_fill`) when there is no map."
-    if pred is not None: return self.imputer.fill(cond, mask, pred, self.slices)
-    out = cond.clone()
-    for j, s in enumerate(self.slices.values()):
-        out[:, s] = torch.where(mask[:, j:j + 1] < 0.5, self.cond_fill[s].to(cond.dtype), cond[:, s])
-    return out
+    return ConditionInputs.fill_missing(self, cond, mask) if pred is None else self.imputer.fill(cond, mask, pred, self.slices)
 
 # %% ../../nbs/25_cvae_network.ipynb #ede3b0fd
 @patch
@@ -140,18 +156,6 @@ def forward(self: ConditionalVAE, x: torch.Tensor, cond: torch.Tensor, mask: tor
             'pred': pred, 'cond_filled': filled}
 
 # %% ../../nbs/25_cvae_network.ipynb #2aff79c0
-@patch
-def masked(self: ConditionalVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "`cond` with missing fields set to zero (the encoding's 'unknown')."
-    widths = torch.tensor([s.stop - s.start for s in self.slices.values()], device=mask.device)
-    return cond*torch.repeat_interleave(mask, widths, dim=1)
-
-@patch
-def batch_conditions(self: ConditionalVAE, batch: dict | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies when it has none."
-    if batch is not None and 'cond' in batch: return batch['cond'], batch['cond_mask']
-    return self.cond_fill.new_zeros(n, self.cond_dim), self.cond_fill.new_zeros(n, self.n_fields)
-
 @patch
 def posterior_and_imputation(self: ConditionalVAE, x: torch.Tensor, cond: torch.Tensor, mask: torch.Tensor) -> tuple:
     "Posterior mean and log-variance of maps `x` given the conditions they have, and the imputation head's predictions."

@@ -11,6 +11,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from ..data.conditions import ConditionEncoder
 from .registry import NetworkKind
+from .cvae_network import ConditionInputs
 
 # %% auto #0
 __all__ = ['POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
@@ -117,7 +118,7 @@ class SetFiLM(nn.Module):
         return h*(1 + gamma) + beta
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8a7ee837
-class PointCloudVAE(nn.Module):
+class PointCloudVAE(ConditionInputs, nn.Module):
     """FiLM-conditioned VAE over sets of `n_points` peaks (MNI mm / 100).
 
     Parameters
@@ -130,14 +131,8 @@ class PointCloudVAE(nn.Module):
     def __init__(self, cond_dims: dict, n_points: int = 30, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
                  rff_features: int = 32, rff_sigma: float = 4.0):
         super().__init__()
-        if not cond_dims: raise ValueError("a conditional model needs at least one condition field")
-        self.cond_dims, self.n_points, self.latent_dim = dict(cond_dims), n_points, latent_dim
-        self.cond_dim, self.n_fields = sum(self.cond_dims.values()), len(self.cond_dims)
-        self.slices, i = {}, 0
-        for f, d in self.cond_dims.items(): self.slices[f] = slice(i, i + d); i += d
-        n_in, w = self.cond_dim + self.n_fields, width
-        self.embed = nn.ModuleDict({k: nn.Sequential(nn.Linear(n_in, embed_dim), nn.SiLU(), nn.Linear(embed_dim, embed_dim), nn.SiLU())
-                                    for k in ('encoder', 'decoder')})
+        self._init_conditions(cond_dims, embed_dim)                 # slices, condition embeddings, cond_fill (25_cvae_network)
+        self.n_points, self.latent_dim, w = n_points, latent_dim, width
         self.rff = RandomFourierFeatures(3, rff_features, rff_sigma)
         self.sa = nn.ModuleList([SetAbstraction(16, 0.15, 8, self.rff.out_dim, [w, w]), SetAbstraction(4, 0.4, 8, w, [2*w, 2*w])])
         self.glob = shared_mlp([2*w + 3, 4*w, 4*w])
@@ -147,40 +142,9 @@ class PointCloudVAE(nn.Module):
         self.decoder_film = nn.ModuleList(SetFiLM(embed_dim, 4*w) for _ in self.dec)
         self.out = nn.Linear(4*w, 3*n_points)
         self.template = nn.Parameter(torch.zeros(n_points, 3))
-        self.register_buffer('cond_fill', torch.zeros(self.cond_dim))
     def __repr__(self):
         return (f"PointCloudVAE({self.n_points} points, latent {self.latent_dim}, conditions {self.cond_dim}+{self.n_fields}, "
                 f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters)")
-
-# %% ../../nbs/35_pointcloud_network.ipynb #22d72541
-@patch
-def cond_input(self: PointCloudVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "The condition input: the vector and its mask, checked."
-    if cond.ndim != 2 or cond.shape[1] != self.cond_dim or mask.shape != (len(cond), self.n_fields):
-        raise ValueError(f"expected conditions shaped (batch, {self.cond_dim}) and masks (batch, {self.n_fields}), "
-                         f"got {tuple(cond.shape)} and {tuple(mask.shape)}")
-    if not torch.isfinite(cond).all(): raise ValueError("conditions contain NaN or infinite values; mark missing fields in the mask instead")
-    return torch.cat([cond, mask.to(cond.dtype)], 1)
-
-@patch
-def fill_missing(self: PointCloudVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "Missing fields (mask 0) replaced by the training means (`cond_fill`)."
-    out = cond.clone()
-    for j, s in enumerate(self.slices.values()):
-        out[:, s] = torch.where(mask[:, j:j + 1] < 0.5, self.cond_fill[s].to(cond.dtype), cond[:, s])
-    return out
-
-@patch
-def masked(self: PointCloudVAE, cond: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    "`cond` with missing fields set to zero (the encoding's 'unknown')."
-    widths = torch.tensor([s.stop - s.start for s in self.slices.values()], device=mask.device)
-    return cond*torch.repeat_interleave(mask, widths, dim=1)
-
-@patch
-def batch_conditions(self: PointCloudVAE, batch: dict | None, n: int) -> tuple[torch.Tensor, torch.Tensor]:
-    "The batch's `cond` and `cond_mask`, or all-missing conditions for `n` studies when it has none."
-    if batch is not None and 'cond' in batch: return batch['cond'], batch['cond_mask']
-    return self.cond_fill.new_zeros(n, self.cond_dim), self.cond_fill.new_zeros(n, self.n_fields)
 
 # %% ../../nbs/35_pointcloud_network.ipynb #7f5ad0e4
 @patch
