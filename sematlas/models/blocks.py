@@ -105,17 +105,21 @@ def voxel_shuffle(h: torch.Tensor, r: int) -> torch.Tensor:
 
 # %% ../../nbs/20_blocks.ipynb #88540430
 class FiLM(nn.Module):
-    "Feature-wise linear modulation: `h * (1 + gamma(e)) + beta(e)` per channel, from an embedding `e`; the identity at initialisation."
-    def __init__(self, embed_dim: int, channels: int):
+    """Feature-wise linear modulation: `h * (1 + gamma(e)) + beta(e)` per channel, from an embedding `e`; the identity at initialisation.
+    The channels are `h`'s axis `axis`: 1 for volumes (batch, channels, X, Y, Z), -1 for point features (batch, ..., channels)."""
+    def __init__(self, embed_dim: int, channels: int, axis: int = 1):
         super().__init__()
-        self.channels = channels
+        if axis not in (1, -1): raise ValueError(f"FiLM's channel axis is 1 or -1, got {axis}")
+        self.channels, self.axis = channels, axis
         self.proj = nn.Linear(embed_dim, 2*channels)
         nn.init.zeros_(self.proj.weight); nn.init.zeros_(self.proj.bias)
     def forward(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        if e.ndim != 2 or len(e) != len(h) or h.shape[1] != self.channels:
-            raise ValueError(f"FiLM over {self.channels} channels needs h (batch, {self.channels}, ...) and e (batch, embed), "
-                             f"got {tuple(h.shape)} and {tuple(e.shape)}")
-        gamma, beta = self.proj(e)[:, :, None, None, None].chunk(2, dim=1)
+        if e.ndim != 2 or len(e) != len(h) or h.ndim < 2 or h.shape[self.axis] != self.channels:
+            layout = f"(batch, {self.channels}, ...)" if self.axis == 1 else f"(batch, ..., {self.channels})"
+            raise ValueError(f"FiLM over {self.channels} channels needs h {layout} and e (batch, embed), got {tuple(h.shape)} and {tuple(e.shape)}")
+        shape = [len(e)] + [1]*(h.ndim - 1)
+        shape[self.axis] = 2*self.channels
+        gamma, beta = self.proj(e).view(shape).chunk(2, dim=self.axis)
         return h*(1 + gamma) + beta
 
 # %% ../../nbs/20_blocks.ipynb #7d6c18bd

@@ -11,11 +11,12 @@ import torch.nn as nn
 from fastcore.basics import patch
 from ..data.conditions import ConditionEncoder
 from .registry import NetworkKind
+from .blocks import FiLM
 from .cvae_network import ConditionInputs
 
 # %% auto #0
 __all__ = ['POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
-           'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'SetFiLM', 'PointCloudVAE',
+           'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'PointCloudVAE',
            'pointcloud_vae']
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8620773c
@@ -102,21 +103,6 @@ class SetAbstraction(nn.Module):
         rel = (gather(xyz, nb) - centres[:, :, None])/self.radius
         return centres, self.mlp(torch.cat([rel, gather(feats, nb)], -1)).max(2).values
 
-# %% ../../nbs/35_pointcloud_network.ipynb #b111dca6
-class SetFiLM(nn.Module):
-    "Feature-wise linear modulation of the last axis: `h * (1 + gamma(e)) + beta(e)`, from an embedding `e` (batch, embed); the identity at initialisation."
-    def __init__(self, embed_dim: int, channels: int):
-        super().__init__()
-        self.channels = channels
-        self.proj = nn.Linear(embed_dim, 2*channels)
-        nn.init.zeros_(self.proj.weight); nn.init.zeros_(self.proj.bias)
-    def forward(self, h: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
-        if e.ndim != 2 or len(e) != len(h) or h.shape[-1] != self.channels:
-            raise ValueError(f"FiLM over {self.channels} channels needs h (batch, ..., {self.channels}) and e (batch, embed), "
-                             f"got {tuple(h.shape)} and {tuple(e.shape)}")
-        gamma, beta = self.proj(e).view(len(e), *[1]*(h.ndim - 2), 2*self.channels).chunk(2, dim=-1)
-        return h*(1 + gamma) + beta
-
 # %% ../../nbs/35_pointcloud_network.ipynb #8a7ee837
 class PointCloudVAE(ConditionInputs, nn.Module):
     """FiLM-conditioned VAE over sets of `n_points` peaks (MNI mm / 100).
@@ -136,10 +122,10 @@ class PointCloudVAE(ConditionInputs, nn.Module):
         self.rff = RandomFourierFeatures(3, rff_features, rff_sigma)
         self.sa = nn.ModuleList([SetAbstraction(16, 0.15, 8, self.rff.out_dim, [w, w]), SetAbstraction(4, 0.4, 8, w, [2*w, 2*w])])
         self.glob = shared_mlp([2*w + 3, 4*w, 4*w])
-        self.encoder_film = nn.ModuleList(SetFiLM(embed_dim, c) for c in (w, 2*w, 4*w))
+        self.encoder_film = nn.ModuleList(FiLM(embed_dim, c, axis=-1) for c in (w, 2*w, 4*w))
         self.to_latent = nn.Linear(4*w, 2*latent_dim)
         self.dec = nn.ModuleList([nn.Linear(latent_dim + embed_dim, 4*w), nn.Linear(4*w, 4*w), nn.Linear(4*w, 4*w)])
-        self.decoder_film = nn.ModuleList(SetFiLM(embed_dim, 4*w) for _ in self.dec)
+        self.decoder_film = nn.ModuleList(FiLM(embed_dim, 4*w, axis=-1) for _ in self.dec)
         self.out = nn.Linear(4*w, 3*n_points)
         self.template = nn.Parameter(torch.zeros(n_points, 3))
     def __repr__(self):
