@@ -15,14 +15,11 @@ from ..data.manifest import atomic_path
 from ..training.checkpoint import CheckpointError, load_network
 
 # %% auto #0
-__all__ = ['OPSET', 'ENCODINGS', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'TextEmbedding', 'condition_layout',
+__all__ = ['ENCODINGS', 'OPSET', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'TextEmbedding', 'condition_layout',
            'file_sha256', 'graph_metadata', 'example_inputs', 'check_onnx', 'export_onnx', 'OnnxGraph',
            'released_models', 'export_released', 'random_model_file']
 
 # %% ../../nbs/64_onnx.ipynb #37cc4ac7
-OPSET = 17
-"ONNX opset of the exported graphs (onnxruntime >= 1.13 runs it)."
-
 class MapGenerator(nn.Module):
     "conditions, mask, z -> map (conditional networks) or z -> map: the decoded intensity `exp(eta)` in the brain mask, (batch, X, Y, Z)."
     def __init__(self, net):
@@ -34,6 +31,7 @@ class MapGenerator(nn.Module):
         else: eta = self.net.generate(args[0])
         return self.net.intensity(eta)[:, 0]
 
+# %% ../../nbs/64_onnx.ipynb #6ca700df
 class MapEncoder(nn.Module):
     "map (batch, X, Y, Z) [, conditions, mask] -> mu, logvar: the posterior of a map, given the conditions known (`encode_batch`)."
     def __init__(self, net):
@@ -43,7 +41,7 @@ class MapEncoder(nn.Module):
         if hasattr(self.net, 'cond_dim'): batch.update(cond=cond[0], cond_mask=cond[1])
         return self.net.encode_batch(batch)
 
-# %% ../../nbs/64_onnx.ipynb #6ca700df
+# %% ../../nbs/64_onnx.ipynb #0609df2e
 class PeakSetGenerator(nn.Module):
     "conditions, mask, z -> peaks (batch, n_points, 3) in MNI mm (the point-cloud network's `generate`, scaled as `PeakGenerator` in `60_peak_viewer` scales it)."
     def __init__(self, net):
@@ -52,6 +50,7 @@ class PeakSetGenerator(nn.Module):
         from sematlas.data.pointcloud_cache import POINT_SCALE_MM
         return self.net.generate(z, {'cond': cond, 'cond_mask': mask})*POINT_SCALE_MM
 
+# %% ../../nbs/64_onnx.ipynb #98b58b3b
 class TextEmbedding(nn.Module):
     "term_counts (batch, vocabulary) -> text (batch, D), known (batch, 1): `TextEncoding.embed` in float32, zero (unknown) for a text without terms."
     def __init__(self, enc):
@@ -64,7 +63,7 @@ class TextEmbedding(nn.Module):
         emb = ((x/torch.where(norm > 0, norm, torch.ones_like(norm))) @ self.projection - self.center)/self.scale
         return emb*known, known
 
-# %% ../../nbs/64_onnx.ipynb #0609df2e
+# %% ../../nbs/64_onnx.ipynb #11b6a2aa
 ENCODINGS = {
     'topics': "sqrt(K * w): w = topic weights (non-negative, normalised to sum 1), K = number of topics (topic_names, in order)",
     'year': f"(year - {YEAR_CENTER:g}) / {YEAR_SCALE:g}",
@@ -80,7 +79,7 @@ def condition_layout(encoder) -> dict:
             'constants': {'YEAR_CENTER': YEAR_CENTER, 'YEAR_SCALE': YEAR_SCALE, 'PEAKS_CENTER': PEAKS_CENTER, 'SPACES': list(SPACES)},
             'missing': "set the field's mask bit to 0 (its values are then ignored: the graph uses `fill`, the training mean)"}
 
-# %% ../../nbs/64_onnx.ipynb #375c4eda
+# %% ../../nbs/64_onnx.ipynb #f906d60c
 def file_sha256(path: Path | str) -> str:
     "sha256 of a file's bytes."
     h = hashlib.sha256()
@@ -88,6 +87,7 @@ def file_sha256(path: Path | str) -> str:
         for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
     return h.hexdigest()
 
+# %% ../../nbs/64_onnx.ipynb #4005b5eb
 def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inputs: dict, outputs: dict) -> dict:
     "The metadata_props of one graph: what it is, where it came from, its inputs and outputs, the grid and the conditions (JSON for structured values)."
     md = {'sematlas_graph': graph, 'model_name': name, 'model_kind': getattr(net, 'kind', '?'), 'sematlas_version': __version__,
@@ -104,7 +104,10 @@ def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inp
     if meta.get('topic_keywords'): md['topic_keywords'] = json.dumps(meta['topic_keywords'])
     return md
 
-# %% ../../nbs/64_onnx.ipynb #c47ab922
+# %% ../../nbs/64_onnx.ipynb #93ccf04d
+OPSET = 17
+"ONNX opset of the exported graphs (onnxruntime >= 1.13 runs it)."
+
 def _write_graph(module: nn.Module, args: tuple, names: tuple, outputs: tuple, path: Path, metadata: dict) -> Path:
     "Trace `module` on `args` to ONNX at `path` (written beside it, then renamed), the first axis of every input and output dynamic, with `metadata`."
     import onnx
@@ -121,7 +124,7 @@ def _write_graph(module: nn.Module, args: tuple, names: tuple, outputs: tuple, p
         onnx.save(model, str(tmp))
     return path
 
-# %% ../../nbs/64_onnx.ipynb #ea46493f
+# %% ../../nbs/64_onnx.ipynb #6e9102fe
 def example_inputs(graph: str, net, n: int = 3, seed: int = 0) -> dict:
     "Random inputs of a graph for `n` studies: standard-normal codes and conditions, random mask bits, a positive map, sparse term counts (float32 numpy)."
     rng = np.random.default_rng(seed)
@@ -137,7 +140,7 @@ def example_inputs(graph: str, net, n: int = 3, seed: int = 0) -> dict:
     z = {'z': f(n, net.latent_dim)}
     return {**cond(), **z} if hasattr(net, 'cond_dim') else z
 
-# %% ../../nbs/64_onnx.ipynb #11b6a2aa
+# %% ../../nbs/64_onnx.ipynb #d2f85415
 def check_onnx(path: Path | str, module: nn.Module, inputs: dict, rtol: float = 1e-3) -> dict:
     """Run the ONNX graph at `path` (onnxruntime, CPU) and `module` (PyTorch) on the same `inputs`; the largest absolute difference of each output.
 
@@ -159,9 +162,9 @@ def check_onnx(path: Path | str, module: nn.Module, inputs: dict, rtol: float = 
         if not out[o.name]['ok']: raise AssertionError(f"{Path(path).name}: output {o.name} differs from PyTorch by {d:.3g} (> {rtol:g} of its range {scale:.3g})")
     return out
 
-# %% ../../nbs/64_onnx.ipynb #f906d60c
+# %% ../../nbs/64_onnx.ipynb #875faaf3
 def _graphs(net) -> dict:
-    "`{graph: (module, input names, output names, output descriptions)}` of a loaded network."
+    "`{graph: (module, inputs, outputs)}` of a loaded network: the module to trace, and `{name: shape}` of its inputs and outputs (a description last where useful)."
     lat = ['batch', net.latent_dim]
     cond = {'conditions': ['batch', getattr(net, 'cond_dim', 0)], 'mask': ['batch', getattr(net, 'n_fields', 0)]}
     if hasattr(net, 'n_points'):
@@ -176,7 +179,7 @@ def _graphs(net) -> dict:
                                {'text': ['batch', enc.text.dim], 'known': ['batch', 1, '1 when the text has a vocabulary term']})
     return out
 
-# %% ../../nbs/64_onnx.ipynb #955d1f73
+# %% ../../nbs/64_onnx.ipynb #053de416
 def export_onnx(model_path: Path | str, out_dir: Path | str, name: str | None = None, check: bool = True, seed: int = 0) -> dict:
     """Write every graph of a model file (`load_network`) as ONNX into `out_dir/<name>/` and check each against PyTorch.
 
@@ -212,7 +215,7 @@ def export_onnx(model_path: Path | str, out_dir: Path | str, name: str | None = 
     with atomic_path(folder/'manifest.json') as tmp: tmp.write_text(json.dumps(manifest, indent=1))
     return manifest
 
-# %% ../../nbs/64_onnx.ipynb #b3065977
+# %% ../../nbs/64_onnx.ipynb #ca99f951
 class OnnxGraph:
     "An exported graph: its onnxruntime session (`session`), metadata (`meta`, JSON values decoded) and checked `run`."
     def __init__(self, path: Path | str, threads: int = 0):
@@ -238,13 +241,14 @@ class OnnxGraph:
         if len(n) != 1: raise ValueError(f"{self.path.name}: inputs have different batch sizes {sorted(n)}")
         return dict(zip([o.name for o in self.session.get_outputs()], self.session.run(None, arrays)))
 
-# %% ../../nbs/64_onnx.ipynb #6e9102fe
+# %% ../../nbs/64_onnx.ipynb #2c3d7aaf
 def released_models(root: Path | str | None = None) -> dict:
     "`{name: model file}` of the released runs (`runs/release/<name>/model.pt`) under `root` (default: the project root)."
     from sematlas.data.download import project_root
     base = Path(root or project_root() or Path.cwd())/'runs'/'release'
     return {p.parent.name: p for p in sorted(base.glob('*/model.pt'))}
 
+# %% ../../nbs/64_onnx.ipynb #35c4d748
 def export_released(out_dir: Path | str, runs: list[str] | None = None, root: Path | str | None = None, check: bool = True) -> dict:
     "ONNX graphs of the released models (`runs`, default all) into `out_dir/<name>/`, and `out_dir/manifest.json` of them all."
     models = released_models(root)
@@ -255,7 +259,7 @@ def export_released(out_dir: Path | str, runs: list[str] | None = None, root: Pa
     with atomic_path(Path(out_dir)/'manifest.json') as tmp: tmp.write_text(json.dumps({'sematlas_version': __version__, 'models': out}, indent=1))
     return out
 
-# %% ../../nbs/64_onnx.ipynb #87fa253e
+# %% ../../nbs/64_onnx.ipynb #de682b97
 def random_model_file(kind: str, path: Path | str, res: int = 8, seed: int = 0, fields=('topics', 'year', 'space', 'n_peaks'),
                       n_topics: int = 5, n_terms: int = 40, **hparams) -> Path:
     "A model file of `kind` with random weights (a small network on the `res` mm grid; conditions `fields`, topics `topic_0..`), for tests."
