@@ -27,7 +27,7 @@ def main():
     a = ap.parse_args()
     import sematlas.apps.inference                                    # noqa: F401 -- the apps' process settings, before torch
     import torch, onnxruntime as ort
-    from sematlas.release.onnx import _graphs, example_inputs, export_onnx, released_models
+    from sematlas.release.onnx import onnx_graphs, example_inputs, export_onnx, released_models
     from sematlas.training.checkpoint import load_network
     torch.set_num_threads(a.threads)
     opts = ort.SessionOptions(); opts.intra_op_num_threads = a.threads; opts.inter_op_num_threads = 1
@@ -37,7 +37,7 @@ def main():
     for name, path in models.items():
         export_onnx(path, tmp, name)
         net, _ = load_network(path)
-        for graph, (module, inputs, _) in _graphs(net).items():
+        for graph, (module, inputs, _) in onnx_graphs(net).items():
             sess = ort.InferenceSession(str(tmp/name/f'{graph}.onnx'), opts, providers=['CPUExecutionProvider'])
             for n in (a.batch if graph != 'encoder' else a.batch[:1]):
                 x = example_inputs(graph, net, n, seed=n)

@@ -16,7 +16,7 @@ from ..training.checkpoint import CheckpointError, load_network
 
 # %% auto #0
 __all__ = ['ENCODINGS', 'OPSET', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'TextEmbedding', 'condition_layout',
-           'file_sha256', 'graph_metadata', 'example_inputs', 'check_onnx', 'export_onnx', 'OnnxGraph',
+           'file_sha256', 'graph_metadata', 'example_inputs', 'check_onnx', 'onnx_graphs', 'export_onnx', 'OnnxGraph',
            'released_models', 'export_released', 'random_model_file']
 
 # %% ../../nbs/64_onnx.ipynb #37cc4ac7
@@ -163,7 +163,7 @@ def check_onnx(path: Path | str, module: nn.Module, inputs: dict, rtol: float = 
     return out
 
 # %% ../../nbs/64_onnx.ipynb #875faaf3
-def _graphs(net) -> dict:
+def onnx_graphs(net) -> dict:
     "`{graph: (module, inputs, outputs)}` of a loaded network: the module to trace, and `{name: shape}` of its inputs and outputs (a description last where useful)."
     lat = ['batch', net.latent_dim]
     cond = {'conditions': ['batch', getattr(net, 'cond_dim', 0)], 'mask': ['batch', getattr(net, 'n_fields', 0)]}
@@ -201,7 +201,7 @@ def export_onnx(model_path: Path | str, out_dir: Path | str, name: str | None = 
     folder.mkdir(parents=True, exist_ok=True)
     manifest = {'model_name': name, 'model_kind': net.kind, 'source_file': str(model_path), 'source_sha256': file_sha256(model_path),
                 'sematlas_version': __version__, 'opset': OPSET, 'graphs': {}}
-    for graph, (module, inputs, outputs) in _graphs(net).items():
+    for graph, (module, inputs, outputs) in onnx_graphs(net).items():
         module.eval()
         args = example_inputs(graph, net, 3, seed)
         md = graph_metadata(net, meta, model_path, name, graph, inputs, outputs)
