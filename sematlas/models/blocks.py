@@ -117,7 +117,7 @@ class FiLM(nn.Module):
         if e.ndim != 2 or len(e) != len(h) or h.ndim < 2 or h.shape[self.axis] != self.channels:
             layout = f"(batch, {self.channels}, ...)" if self.axis == 1 else f"(batch, ..., {self.channels})"
             raise ValueError(f"FiLM over {self.channels} channels needs h {layout} and e (batch, embed), got {tuple(h.shape)} and {tuple(e.shape)}")
-        shape = [len(e)] + [1]*(h.ndim - 1)
+        shape = [-1] + [1]*(h.ndim - 1)                   # the batch read from e, so a traced graph (ONNX) keeps it dynamic
         shape[self.axis] = 2*self.channels
         gamma, beta = self.proj(e).view(shape).chunk(2, dim=self.axis)
         return h*(1 + gamma) + beta

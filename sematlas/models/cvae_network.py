@@ -130,7 +130,7 @@ def encode(self: ConditionalVAE, x: torch.Tensor, cond: torch.Tensor, mask: torc
 def linear_pathway(self: ConditionalVAE, c: torch.Tensor) -> torch.Tensor | None:
     "The log-linear pathway's log-intensity on the padded grid for condition inputs `c` (None without the pathway)."
     if self.linear is None: return None
-    lin = self.linear(c).float().view(len(c), 1, *self.lowres)
+    lin = self.linear(c).float().view(-1, 1, *self.lowres)
     return F.interpolate(lin, scale_factor=8 // self.res, mode='trilinear', align_corners=False) if self.res < 8 else lin
 
 @patch

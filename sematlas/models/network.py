@@ -146,7 +146,7 @@ def reparameterize(self: GridVAE, mu: torch.Tensor, logvar: torch.Tensor, sample
 @patch
 def decode_features(self: GridVAE, zin: torch.Tensor, modulate: Callable | None = None) -> torch.Tensor:
     "Decoder features at 8 mm for decoder inputs `zin` (the code, then any extra inputs), through every stage."
-    h = self.from_latent(zin).view(len(zin), *self.bottleneck_shape)
+    h = self.from_latent(zin).view(-1, *self.bottleneck_shape)      # -1: a traced graph keeps the batch dynamic
     for i, stage in enumerate(self.decoder):
         h = stage(h)
         if modulate is not None: h = modulate(i, h)

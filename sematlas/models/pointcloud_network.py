@@ -161,7 +161,7 @@ def decode(self: PointCloudVAE, z: torch.Tensor, cond: torch.Tensor, mask: torch
     if len(e) != len(z): raise ValueError(f"{len(z)} latent codes but {len(e)} condition vectors")
     h = torch.cat([z, e], 1)
     for lin, film in zip(self.dec, self.decoder_film): h = nn.functional.silu(film(lin(h), e))
-    return self.template + self.out(h).view(len(z), self.n_points, 3)
+    return self.template + self.out(h).view(-1, self.n_points, 3)
 
 # %% ../../nbs/35_pointcloud_network.ipynb #d52fee50
 @patch
