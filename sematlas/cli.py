@@ -9,7 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['NIFTI', 'PATH_KEYS', 'COMMAND_GROUPS', 'EXPECTED', 'add_prepare', 'add_train', 'add_evaluate', 'add_generate',
-           'uncertainty_paths', 'add_inference', 'add_forecast', 'add_generate_peaks', 'build_parser', 'main']
+           'uncertainty_paths', 'add_inference', 'add_forecast', 'add_generate_peaks', 'add_export', 'build_parser',
+           'main']
 
 # %% ../nbs/69_cli.ipynb #d82b737a
 NIFTI = ('.nii', '.nii.gz')
@@ -441,8 +442,44 @@ def add_generate_peaks(sub):
     p.set_defaults(func=_generate_peaks)
 
 
+# %% ../nbs/69_cli.ipynb #cdde346a
+def _export(args) -> int:
+    out = _out_dir(args.out, '-o')
+    if args.part == 'all':
+        from sematlas.release.bundle import PARTS, export_all
+        parts = tuple(p for p in PARTS if p not in (args.skip or ()))
+        export_all(out, args.runs, args.data_dir, parts, args.device, args.n_samples, args.seed, not args.no_check)
+    elif args.part == 'maps':
+        from sematlas.release.bundle import export_maps
+        export_maps(out, args.model, n_samples=args.n_samples, seed=args.seed, device=args.device)
+    elif args.part == 'onnx':
+        from sematlas.release.onnx import export_released
+        export_released(out, args.runs, check=not args.no_check)
+    else:
+        from sematlas.release.tables import export_tables
+        export_tables(out, runs=args.runs, data_dir=args.data_dir, device=args.device)
+    files = [p for p in out.rglob('*') if p.is_file()]
+    print(f"wrote {out}: {len(files)} files, {sum(p.stat().st_size for p in files)/1e6:.1f} MB")
+    return 0
+
+def add_export(sub):
+    "`sematlas export`: the release folder for use without sematlas (`sematlas.release`: tables, ONNX graphs, the topic atlas)."
+    help = 'write the released models and data in open formats: tables (Parquet, CSV), ONNX graphs, the topic atlas (NIfTI), or all'
+    p = sub.add_parser('export', help=help, description=help + '. `all` writes each part into its own subfolder, with a README and a manifest of hashes.')
+    p.add_argument('part', choices=('all', 'tables', 'onnx', 'maps'))
+    p.add_argument('-o', '--out', type=Path, required=True, help='output folder (replaced once complete)')
+    p.add_argument('--runs', nargs='+', default=None, help='released models by name (default: every full-scale one)')
+    p.add_argument('--skip', nargs='+', choices=('tables', 'onnx', 'maps'), default=None, help='parts that `all` leaves out')
+    p.add_argument('--data-dir', type=Path, default=None, help='Neurosynth files (default: found or downloaded, as `prepare`)')
+    p.add_argument('--model', type=Path, default=None, help='maps: a model file with topics (default: the released conditional model)')
+    p.add_argument('--n-samples', type=_positive, default=32, help='maps: prior draws averaged into each expected map')
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--no-check', action='store_true', help='onnx: skip the check of each graph against PyTorch')
+    p.add_argument('--device', default='cpu')
+    p.set_defaults(func=_export)
+
 # %% ../nbs/69_cli.ipynb #772c2ab8
-COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast, add_generate_peaks)
+COMMAND_GROUPS = (add_prepare, add_train, add_evaluate, add_generate, add_inference, add_forecast, add_generate_peaks, add_export)
 
 def build_parser() -> argparse.ArgumentParser:
     "The `sematlas` argument parser: every command group's subcommands, each with `--debug`."

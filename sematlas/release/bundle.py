@@ -6,15 +6,17 @@
 from __future__ import annotations
 import json
 import shutil
+import yaml
 from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
 from ..apps.counterfactual import CounterfactualMachine, RELEASED_MODEL
-from ..data.manifest import project_root
+from ..data.manifest import atomic_path, project_root, sha256_file
 
 # %% auto #0
-__all__ = ['topic_atlas', 'ensemble_topic_sd', 'export_maps']
+__all__ = ['PARTS', 'MODEL_FILES', 'topic_atlas', 'ensemble_topic_sd', 'export_maps', 'released_runs', 'release_readme',
+           'export_all']
 
 # %% ../../nbs/65_bundle.ipynb #d906de74
 def topic_atlas(machine: CounterfactualMachine, strength: float = 0.5, n_samples: int = 32, seed: int = 0) -> tuple[dict, pd.DataFrame]:
@@ -42,14 +44,6 @@ def ensemble_topic_sd(ensemble, strength: float = 0.5) -> nib.Nifti1Image:
     return ensemble.machine._image(np.stack(sds), 'topic atlas: ensemble total sd')
 
 # %% ../../nbs/65_bundle.ipynb #616fa506
-def _replace_dir(tmp: Path, out: Path) -> Path:
-    "Move the whole folder `tmp` to `out`, replacing an earlier `out` only once the new one is complete."
-    old = out.with_name(out.name + '.old')
-    if out.exists(): out.rename(old)
-    tmp.rename(out)
-    if old.exists(): shutil.rmtree(old)
-    return out
-
 def export_maps(out_dir: Path | str, model: Path | str | None = None, ensemble: Path | str | None = None, strength: float = 0.5,
                 n_samples: int = 32, seed: int = 0, device: str = 'cpu') -> Path:
     """Write the topic atlas into `out_dir`: `topic_maps.nii.gz`, `topic_maps_sd.nii.gz` (across prior draws),
@@ -57,15 +51,102 @@ def export_maps(out_dir: Path | str, model: Path | str | None = None, ensemble: 
 
     model : a model file with topics (default: the released production model); ensemble : an ensemble file (default: the released one).
     """
-    out = Path(out_dir)
     machine = CounterfactualMachine.load(model, device)
     images, table = topic_atlas(machine, strength, n_samples, seed)
     from sematlas.apps.ensemble import EnsembleInference, RELEASED_ENSEMBLE
     ens_path = Path(ensemble) if ensemble is not None else (project_root() or Path.cwd())/RELEASED_ENSEMBLE
-    tmp = out.with_name(f'.{out.name}.partial')
-    shutil.rmtree(tmp, ignore_errors=True); tmp.mkdir(parents=True)
-    nib.save(images['expected'], tmp/'topic_maps.nii.gz'); nib.save(images['sd'], tmp/'topic_maps_sd.nii.gz')
-    if ens_path.exists():
-        nib.save(ensemble_topic_sd(EnsembleInference.load(ens_path, device), strength), tmp/'topic_maps_ensemble_sd.nii.gz')
-    table.assign(strength=strength, n_samples=n_samples, seed=seed).to_csv(tmp/'topics.csv', index=False)
-    return _replace_dir(tmp, out)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        nib.save(images['expected'], tmp/'topic_maps.nii.gz'); nib.save(images['sd'], tmp/'topic_maps_sd.nii.gz')
+        if ens_path.exists():
+            nib.save(ensemble_topic_sd(EnsembleInference.load(ens_path, device), strength), tmp/'topic_maps_ensemble_sd.nii.gz')
+        table.assign(strength=strength, n_samples=n_samples, seed=seed).to_csv(tmp/'topics.csv', index=False)
+    return Path(out_dir)
+
+# %% ../../nbs/65_bundle.ipynb #7523db42
+def released_runs(root: Path | str | None = None, scale: str | None = 'full') -> dict:
+    "`{name: run folder}` of the released runs (`runs/release/<name>/`) whose config trained on `scale` data (None: all)."
+    base = Path(root or project_root() or Path.cwd())/'runs'/'release'
+    found = {}
+    for cfg in sorted(base.glob('*/config.yaml')):
+        c = yaml.safe_load(cfg.read_text()) or {}
+        if scale is None or (c.get('data') or {}).get('scale', c.get('scale')) == scale: found[cfg.parent.name] = cfg.parent
+    return found
+
+# %% ../../nbs/65_bundle.ipynb #145397f9
+PARTS = ('maps', 'tables', 'onnx')
+MODEL_FILES = ('config.yaml', 'run.json', 'eval.md', 'eval.json', 'analysis.md', 'calibration.md', 'calibration.json')
+
+def _file_rows(folder: Path) -> list[dict]:
+    return [{'path': p.relative_to(folder).as_posix(), 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}
+            for p in sorted(folder.rglob('*')) if p.is_file()]
+
+def _model_record(run: Path) -> dict:
+    info = json.loads((run/'run.json').read_text()) if (run/'run.json').exists() else {}
+    model = run/'model.pt'
+    return {'kind': info.get('kind'), 'data_manifest_hash': info.get('manifest_hash'),
+            'model_sha256': sha256_file(model) if model.exists() else None}
+
+# %% ../../nbs/65_bundle.ipynb #fc510e49
+_PART_TEXT = {
+    'maps': """## maps/: the topic atlas (NIfTI-1, MNI152, float32; FSL, SPM, AFNI, nilearn, MRIcroGL)
+
+- `topic_maps.nii.gz`: for each LDA-50 topic (volume k = topic k), the expected map of the production conditional
+  model (`cvae-full-4mm`) for a study about that topic, other conditions at the average study;
+- `topic_maps_sd.nii.gz`: its standard deviation across draws of the latent prior;
+- `topic_maps_ensemble_sd.nii.gz`: the snapshot ensemble's total sd (aleatoric and epistemic);
+- `topics.csv`: volume, topic, label and keywords of each volume.
+""",
+    'tables': """## tables/: the data and the models' codes (Parquet and CSV)
+
+Studies, peaks, exclusions, splits, every study's latent code in each model, cluster labels and the yearly
+series; `data_dictionary.csv` gives each column's type, unit and meaning, `manifest.json` the hashes.
+R: `Rscript examples/r/plot_timeseries.R <this folder> out.png` (in the sematlas repository).
+""",
+    'onnx': """## onnx/: the models as ONNX graphs (onnxruntime in Python, C++, C#, Java, JavaScript)
+
+`<model>/generator.onnx` (conditions, mask, z -> map), `<model>/encoder.onnx` (map -> mu, logvar),
+`pointcloud-full/pointcloud-generator.onnx` (conditions, mask, z -> peaks in MNI mm) and, for the text model,
+`text-encoder.onnx`. Each graph's metadata holds the grid and its affine, the condition layout, the topic names
+and the vocabulary. Node.js: `node examples/node/generate.js <model>/generator.onnx out.nii.gz --topic memory`.
+""",
+}
+
+def release_readme(parts: tuple, runs: list[str]) -> str:
+    "The release folder's README: what each part holds and how to read it without sematlas."
+    head = ("# sematlas release\n\nA generative atlas of human brain function learned from Neurosynth v0.7 "
+            "(https://github.com/sematlas/sematlas). Models: " + ', '.join(runs) + ".\n\n")
+    tail = ("## models/ and manifest.json\n\n`models/<name>/` holds each model's config, run record and evaluation "
+            "reports. `manifest.json` lists every file with its size and sha256, and each model's kind, model-file sha256 "
+            "and the hash of the data manifest it was trained on.\n")
+    return head + '\n'.join(_PART_TEXT[p] for p in PARTS if p in parts) + '\n' + tail
+
+# %% ../../nbs/65_bundle.ipynb #e665e3a2
+def export_all(out_dir: Path | str, runs: list[str] | None = None, data_dir: Path | str | None = None, parts: tuple = PARTS,
+               device: str = 'cpu', n_samples: int = 32, seed: int = 0, check: bool = True, progress: bool = True) -> Path:
+    """Write the release folder: `parts` of `PARTS` (topic atlas, tables, ONNX graphs) for the released full-scale models
+    (`runs`, default all), each model's config and reports under `models/`, a README and `manifest.json`."""
+    released = released_runs()
+    runs = list(runs) if runs else list(released)
+    unknown = sorted(set(runs) - set(released)) + sorted(set(parts) - set(PARTS))
+    if unknown: raise ValueError(f"unknown {unknown}: released full-scale models are {sorted(released)}, parts {list(PARTS)}")
+    say = print if progress else (lambda *a: None)
+    with atomic_path(out_dir, is_dir=True) as tmp:
+        if 'maps' in parts:
+            say('maps: the topic atlas'); export_maps(tmp/'maps', n_samples=n_samples, seed=seed, device=device)
+        if 'tables' in parts:
+            from sematlas.release.tables import export_tables
+            say('tables'); export_tables(tmp/'tables', runs=runs, data_dir=data_dir, device=device, progress=progress)
+        if 'onnx' in parts:
+            from sematlas.release.onnx import export_released
+            with_model = [n for n in runs if (released[n]/'model.pt').exists()]
+            say(f'onnx: {len(with_model)} models'); export_released(tmp/'onnx', with_model, check=check)
+        for n in runs:
+            (tmp/'models'/n).mkdir(parents=True)
+            for f in MODEL_FILES:
+                if (released[n]/f).exists(): shutil.copy2(released[n]/f, tmp/'models'/n/f)
+        (tmp/'README.md').write_text(release_readme(parts, runs))
+        from sematlas import __version__
+        manifest = {'sematlas_version': __version__, 'created': pd.Timestamp.now('UTC').isoformat(timespec='seconds'),
+                    'parts': list(parts), 'models': {n: _model_record(released[n]) for n in runs}, 'files': _file_rows(tmp)}
+        (tmp/'manifest.json').write_text(json.dumps(manifest, indent=1))
+    return Path(out_dir)
