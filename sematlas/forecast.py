@@ -381,7 +381,7 @@ def forecast(model: Path | str, years=(2017, 2018), method: str = 'GRU', maps: b
         from sematlas.apps.inference import VAEInference
         vae = VAEInference.load(model)
         fc.maps = expected_maps(vae, fc, n_samples, seed)
-        fc.images = [vae.to_image(m) for m in fc.maps]
+        fc.images = [vae.to_image(m, f'expected map, {method} forecast {y}') for y, m in zip(fc.years, fc.maps)]
         fc.affine = vae.grid.affine
     return fc
 

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 import nibabel as nib
 import numpy as np
-from .inference import load_for_inference           # first: it sets up torch for inference (`50_inference`)
+from .inference import load_for_inference, model_name           # first: it sets up torch for inference (`50_inference`)
 import pandas as pd
 import torch
 from fastcore.basics import patch
@@ -220,9 +220,9 @@ def _maps(self: CounterfactualMachine, c: Conditions, n_samples: int, seed: int)
 
 @patch
 def _image(self: CounterfactualMachine, vec: np.ndarray, what: str) -> nib.Nifti1Image:
-    img = self.grid.to_nifti(vec if vec.ndim == 1 else np.moveaxis(self.grid.unmask(vec), 0, -1))
-    img.header['descrip'] = f'sematlas cvae {self.grid.res}mm {what}'.encode()[:80]
-    return img
+    "In-mask values (one map, or a stack as rows) as a NIfTI image on the model's grid, described as `what` this model made."
+    return self.grid.to_nifti(vec if vec.ndim == 1 else np.moveaxis(self.grid.unmask(vec), 0, -1),
+                              f'{what}; sematlas {model_name(self.meta, "cvae")} {self.grid.res}mm')
 
 # %% ../../nbs/53_counterfactual.ipynb #c953aafa
 @patch

@@ -17,7 +17,7 @@ from ..models.network import GridVAE
 from ..training.checkpoint import NoNetwork, load_model, load_network
 
 # %% auto #0
-__all__ = ['IN_BRAIN_WARN', 'NIFTI_SUFFIXES', 'torch_device', 'load_for_inference', 'VAEInference', 'read_input']
+__all__ = ['IN_BRAIN_WARN', 'NIFTI_SUFFIXES', 'torch_device', 'load_for_inference', 'VAEInference', 'read_input', 'model_name']
 
 # %% ../../nbs/50_inference.ipynb #603da2b5
 def torch_device(device: str | torch.device) -> torch.device:
@@ -181,24 +181,27 @@ def decode_array(self: VAEInference, z) -> np.ndarray:
         raise ValueError(f"the decoded map is not finite: latent values up to {float(np.abs(z2).max()):.3g} are far outside the prior")
     return maps[0] if single else maps
 
+def model_name(meta: dict | None, default: str = 'model') -> str:
+    "The name a model file's metadata gives its run (`config.name`), for the descriptions of the maps it makes."
+    return str(((meta or {}).get('config') or {}).get('name') or default)
+
 @patch
-def to_image(self: VAEInference, maps: np.ndarray) -> nib.Nifti1Image:
-    "A 3-D (one map) or 4-D (a stack, first axis) NIfTI image in MNI152 on the model's grid."
+def to_image(self: VAEInference, maps: np.ndarray, what: str = 'map') -> nib.Nifti1Image:
+    "A 3-D (one map) or 4-D (a stack, first axis) NIfTI image in MNI152 on the model's grid, described as `what` the model made."
     maps = np.asarray(maps, dtype='float32')
-    img = self.grid.to_nifti(maps if maps.ndim == 3 else np.moveaxis(maps, 0, -1))
-    img.header['descrip'] = f'sematlas VAE {self.grid.res}mm, {self.kernel:g}mm kernel'.encode()[:80]
-    return img
+    return self.grid.to_nifti(maps if maps.ndim == 3 else np.moveaxis(maps, 0, -1),
+                              f'{what}; sematlas {model_name(self.meta, type(self.model).__name__)} {self.grid.res}mm')
 
 # %% ../../nbs/50_inference.ipynb #0d90ba4a
 @patch
 def decode(self: VAEInference, z) -> nib.Nifti1Image:
     "The map of latent vector `z` (3-D image), or of each row of `z` (4-D image)."
-    return self.to_image(self.decode_array(z))
+    return self.to_image(self.decode_array(z), 'decoded map')
 
 @patch
 def reconstruct(self: VAEInference, x) -> nib.Nifti1Image:
     "Decode the posterior mean of `x` (an image, array or peaks)."
-    return self.decode(self.encode(x)[0])
+    return self.to_image(self.decode_array(self.encode(x)[0]), 'reconstruction')
 
 # %% ../../nbs/50_inference.ipynb #f27e7df2
 @patch
@@ -207,7 +210,7 @@ def sample(self: VAEInference, n: int = 1, seed: int | None = None, temperature:
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
     if not (np.isfinite(temperature) and temperature >= 0): raise ValueError(f"temperature must be finite and non-negative, got {temperature}")
     z = np.random.default_rng(seed).standard_normal((n, self.latent_dim)).astype('float32')*temperature
-    return self.to_image(self.decode_array(z).reshape(n, *self.grid.shape))
+    return self.to_image(self.decode_array(z).reshape(n, *self.grid.shape), f'prior samples (temperature {temperature:g})')
 
 @patch
 def traverse(self: VAEInference, axis: int, values=(-3, -2, -1, 0, 1, 2, 3), z=None) -> nib.Nifti1Image:
@@ -218,4 +221,5 @@ def traverse(self: VAEInference, axis: int, values=(-3, -2, -1, 0, 1, 2, 3), z=N
     values = np.atleast_1d(np.asarray(values, dtype='float32'))
     if not len(values): raise ValueError("no values to traverse: give at least one")
     zs = np.repeat(z0[None], len(values), 0); zs[:, axis] = values
-    return self.to_image(self.decode_array(zs).reshape(len(values), *self.grid.shape))
+    return self.to_image(self.decode_array(zs).reshape(len(values), *self.grid.shape),
+                         f'traversal of z[{axis}] over ' + ' '.join(f'{v:g}' for v in values))

@@ -52,7 +52,7 @@ def slider_frame(vae: VAEInference, z, axis: int | None = None, value: float | N
     m = vae.decode_array(z)
     ms = (time.perf_counter() - t)*1e3
     ijk = np.unravel_index(int(np.argmax(m)), m.shape)
-    return SliderFrame(z, m, vae.to_image(m), tuple(vae.grid.voxel_to_mm(np.array([ijk]))[0]), float(m.max()), float(m.sum()), ms)
+    return SliderFrame(z, m, vae.to_image(m, 'map at the slider code'), tuple(vae.grid.voxel_to_mm(np.array([ijk]))[0]), float(m.max()), float(m.sum()), ms)
 
 # %% ../../nbs/51_slider.ipynb #080549b4
 def stat_map_png(frame: SliderFrame, title: str = '', vmax: float | None = None, cut_coords=None) -> bytes:

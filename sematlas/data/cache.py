@@ -380,7 +380,7 @@ def volume(self: VolumeCache, sid: str, kernel: float | None = None) -> np.ndarr
 @patch
 def to_nifti(self: VolumeCache, sid: str, kernel: float):
     "The map of study `sid` at `kernel` mm as a NIfTI image in MNI152."
-    return self.grid.to_nifti(self.maps(sid, kernel))
+    return self.grid.to_nifti(self.maps(sid, kernel), f'study {sid} peak density, {kernel:g}mm kernel; sematlas')
 
 # %% ../../nbs/07_cache.ipynb #17bdc01e
 @patch

@@ -141,26 +141,33 @@ def unmask(self: MNIGrid, vec: np.ndarray, dtype='float32') -> np.ndarray:
 
 # %% ../../nbs/02_grid.ipynb #87d7395c
 @patch
-def _image(self: MNIGrid, data: np.ndarray) -> nib.Nifti1Image:
+def _image(self: MNIGrid, data: np.ndarray, description: str) -> nib.Nifti1Image:
+    "The one place a NIfTI image is made: MNI152 (sform and qform code 4) with this grid's affine, mm units and `description` in `descrip`."
+    if not description.strip(): raise ValueError("a NIfTI image needs a description of what it shows (its descrip field)")
     img = nib.Nifti1Image(data, self.affine)
     img.set_sform(self.affine, code=4); img.set_qform(self.affine, code=4)
     img.header.set_xyzt_units('mm')
+    img.header['descrip'] = description.encode('ascii', 'replace')[:80]     # the field holds 80 bytes
     return img
 
 # %% ../../nbs/02_grid.ipynb #f8672b21
 @patch
-def to_nifti(self: MNIGrid, vol: np.ndarray) -> nib.Nifti1Image:
-    "A NIfTI image of a volume (or a vector of in-mask values) on this grid, in MNI152 (sform/qform code 4)."
+def to_nifti(self: MNIGrid, vol: np.ndarray, description: str = 'sematlas map') -> nib.Nifti1Image:
+    """A NIfTI-1 image of a volume, a stack of volumes (grid shape first, 4-D) or a vector of in-mask values on this grid.
+
+    Every map the package writes is made here: float32 data, MNI152 space (sform and qform code 4, this grid's affine)
+    and `description` (what the map is and which model made it; at most 80 bytes are kept) in the header's `descrip`.
+    """
     vol = np.asarray(vol)
     if vol.ndim == 1: vol = self.unmask(vol)
     if vol.shape[:3] != self.shape: raise ValueError(f"volume shape {vol.shape} does not match grid {self.shape}")
-    return self._image(vol.astype('float32'))
+    return self._image(vol.astype('float32'), description)
 
 # %% ../../nbs/02_grid.ipynb #bc6ea120
 @patch
 def mask_img(self: MNIGrid) -> nib.Nifti1Image:
     "The brain mask as a NIfTI image."
-    return self._image(self.mask.astype('uint8'))
+    return self._image(self.mask.astype('uint8'), f'sematlas MNI152 brain mask {self.res}mm')
 
 # %% ../../nbs/02_grid.ipynb #306e07a1
 @patch(as_prop=True)
