@@ -4,19 +4,19 @@
 
 # %% ../../nbs/64_onnx.ipynb #cd9982c0
 from __future__ import annotations
-import hashlib, json, warnings
+import json, warnings
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 from .. import __version__
 from ..data.conditions import PEAKS_CENTER, SPACES, YEAR_CENTER, YEAR_SCALE
-from ..data.manifest import atomic_path
+from ..data.manifest import atomic_path, sha256_file
 from ..training.checkpoint import CheckpointError, load_network
 
 # %% auto #0
 __all__ = ['ENCODINGS', 'OPSET', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'TextEmbedding', 'condition_layout',
-           'file_sha256', 'graph_metadata', 'example_inputs', 'check_onnx', 'onnx_graphs', 'export_onnx', 'OnnxGraph',
+           'graph_metadata', 'example_inputs', 'check_onnx', 'onnx_graphs', 'export_onnx', 'OnnxGraph',
            'released_models', 'export_released', 'random_model_file']
 
 # %% ../../nbs/64_onnx.ipynb #37cc4ac7
@@ -79,19 +79,11 @@ def condition_layout(encoder) -> dict:
             'constants': {'YEAR_CENTER': YEAR_CENTER, 'YEAR_SCALE': YEAR_SCALE, 'PEAKS_CENTER': PEAKS_CENTER, 'SPACES': list(SPACES)},
             'missing': "set the field's mask bit to 0 (its values are then ignored: the graph uses `fill`, the training mean)"}
 
-# %% ../../nbs/64_onnx.ipynb #f906d60c
-def file_sha256(path: Path | str) -> str:
-    "sha256 of a file's bytes."
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 20), b''): h.update(block)
-    return h.hexdigest()
-
 # %% ../../nbs/64_onnx.ipynb #4005b5eb
 def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inputs: dict, outputs: dict) -> dict:
     "The metadata_props of one graph: what it is, where it came from, its inputs and outputs, the grid and the conditions (JSON for structured values)."
     md = {'sematlas_graph': graph, 'model_name': name, 'model_kind': getattr(net, 'kind', '?'), 'sematlas_version': __version__,
-          'torch_version': torch.__version__.split('+')[0], 'source_file': model_path.name, 'source_sha256': file_sha256(model_path),
+          'torch_version': torch.__version__.split('+')[0], 'source_file': model_path.name, 'source_sha256': sha256_file(model_path),
           'inputs': json.dumps(inputs), 'outputs': json.dumps(outputs), 'latent_dim': str(net.latent_dim)}
     grid = getattr(net, 'grid', None)
     if grid is not None:
@@ -199,7 +191,7 @@ def export_onnx(model_path: Path | str, out_dir: Path | str, name: str | None = 
     net, meta = load_network(model_path)
     folder = Path(out_dir)/name
     folder.mkdir(parents=True, exist_ok=True)
-    manifest = {'model_name': name, 'model_kind': net.kind, 'source_file': str(model_path), 'source_sha256': file_sha256(model_path),
+    manifest = {'model_name': name, 'model_kind': net.kind, 'source_file': str(model_path), 'source_sha256': sha256_file(model_path),
                 'sematlas_version': __version__, 'opset': OPSET, 'graphs': {}}
     for graph, (module, inputs, outputs) in onnx_graphs(net).items():
         module.eval()
@@ -207,7 +199,7 @@ def export_onnx(model_path: Path | str, out_dir: Path | str, name: str | None = 
         md = graph_metadata(net, meta, model_path, name, graph, inputs, outputs)
         if graph == 'text-encoder': md['vocabulary'] = json.dumps(list(meta.get('vocabulary') or []))
         path = _write_graph(module, tuple(torch.from_numpy(args[k]) for k in inputs), tuple(inputs), tuple(outputs), folder/f'{graph}.onnx', md)
-        entry = {'file': path.name, 'bytes': path.stat().st_size, 'sha256': file_sha256(path), 'inputs': inputs, 'outputs': outputs}
+        entry = {'file': path.name, 'bytes': path.stat().st_size, 'sha256': sha256_file(path), 'inputs': inputs, 'outputs': outputs}
         if check:
             entry['check'] = check_onnx(path, module, args)
             for n in (1, 5): check_onnx(path, module, example_inputs(graph, net, n, seed + n))
