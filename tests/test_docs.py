@@ -43,3 +43,15 @@ def test_notebooks_process_for_docs():
     assert r.returncode == 0, (r.stdout + r.stderr)[-6000:]
     processed = {p.name for p in (ROOT/'_proc').glob('*.ipynb')}
     assert processed >= {p.name for p in (ROOT/'nbs').glob('*.ipynb')}, 'notebooks missing from _proc/'
+
+
+def test_environment_mirrors_settings():
+    "environment.yml (for conda users) lists every requirement of settings.ini with the same version bounds."
+    import re
+    cfg = get_config(path=ROOT)
+    wanted = {re.split(r'[<>=!~ ]', r, 1)[0].lower(): r.replace(' ', '') for r in (cfg.requirements + ' ' + cfg.dev_requirements).split()}
+    env = yaml.safe_load((ROOT/'environment.yml').read_text())['dependencies']
+    listed = [d for d in env if isinstance(d, str)] + [d for d in env if isinstance(d, dict) for d in d['pip']]
+    have = {re.split(r'[<>=!~ ]', d, 1)[0].lower(): d.replace(' ', '') for d in listed if not d.startswith(('-e', 'python', 'pip'))}
+    assert set(wanted) <= set(have), f"missing from environment.yml: {sorted(set(wanted) - set(have))}"
+    assert all(have[k] == v for k, v in wanted.items()), {k: (have[k], v) for k, v in wanted.items() if have[k] != v}
