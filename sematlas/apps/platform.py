@@ -60,6 +60,7 @@ def nifti_bytes(img: nib.Nifti1Image) -> bytes:
     if not isinstance(img, nib.Nifti1Image): raise TypeError(f"expected a NIfTI-1 image, got {type(img).__name__}")
     return gzip.compress(img.to_bytes(), compresslevel=6, mtime=0)
 
+# %% ../../nbs/62_platform.ipynb #fc974746
 def map_peaks(img: nib.Nifti1Image, n: int = 20, min_distance_mm: float = 12.0, min_share: float = 0.2) -> 'pd.DataFrame':
     """The `n` largest local maxima of a map: MNI x, y, z (mm), value and atlas region, largest first.
 
@@ -90,7 +91,7 @@ def map_peaks(img: nib.Nifti1Image, n: int = 20, min_distance_mm: float = 12.0, 
         region = [names[labels[i] - 1] if i >= 0 and labels[i] else '' for i in idx]
     return pd.DataFrame({'x': xyz[:, 0], 'y': xyz[:, 1], 'z': xyz[:, 2], 'value': v, 'region': region})[cols]
 
-# %% ../../nbs/62_platform.ipynb #2dc8276f
+# %% ../../nbs/62_platform.ipynb #3b322a31
 def data_link(data: bytes, filename: str, label: str | None = None, mime: str = 'application/octet-stream', cls: str = '') -> str:
     "An HTML link whose address is the file itself (`data:` URI, base64), saved under `filename` when clicked."
     href = f"data:{mime};base64,{base64.b64encode(data).decode()}"
@@ -101,7 +102,7 @@ def link_data(link: str) -> bytes:
     "The file inside a `data_link` (what the browser saves)."
     return base64.b64decode(link.split('base64,', 1)[1].split('"', 1)[0])
 
-# %% ../../nbs/62_platform.ipynb #50ff4eca
+# %% ../../nbs/62_platform.ipynb #61233cd7
 class PlatformTab:
     "One app in the platform (see above): `build`, `sync`, `current_map`, `watched`; `status` is the tab's note on the shared state."
     title = ''
@@ -137,7 +138,7 @@ class PlatformTab:
         return [Path(p).parent for p in self.models()]
     def models(self) -> list: return []
 
-# %% ../../nbs/62_platform.ipynb #61233cd7
+# %% ../../nbs/62_platform.ipynb #0460ddac
 def describe(desc: dict) -> str:
     "A condition setting's description (`Conditions.description`) as one line: 'text: pain 1.00; year: 2010; ...'."
     return '; '.join(f"{k.replace('n_peaks', 'peaks')}: {v}" for k, v in desc.items())
@@ -146,6 +147,7 @@ def _link_controls(state: PlatformState, pairs: dict) -> list:
     "Link state traits to widgets' values, both ways (`pairs`: trait -> widget); the widgets take the state's values."
     return [traitlets.link((state, name), (w, 'value')) for name, w in pairs.items()]
 
+# %% ../../nbs/62_platform.ipynb #4d74fc8c
 class CounterfactualTab(PlatformTab):
     "The Counterfactual Machine's dashboard (`54_dashboard`): its query box (text box, for the text model), year, space and peaks are the state's."
     title = 'Counterfactual Machine'
@@ -161,6 +163,7 @@ class CounterfactualTab(PlatformTab):
     def current_map(self):
         return f"expected map for {describe(self.app.frame.generated.conditions.description)}", self.app.frame.generated.mean
 
+# %% ../../nbs/62_platform.ipynb #4e650b25
 class ConfidenceTab(PlatformTab):
     "The Dual-View Confidence Explorer (`58_confidence`: the snapshot ensemble and the point-cloud model); query, year and space are the state's."
     title = 'Confidence Explorer'
@@ -179,7 +182,7 @@ class ConfidenceTab(PlatformTab):
         f = self.app.frame
         return f"ensemble mean where {f.layer} sd/mean <= {f.threshold:.2g} ({describe(f.uncertain.conditions.description)})", f.masked_mean
 
-# %% ../../nbs/62_platform.ipynb #0460ddac
+# %% ../../nbs/62_platform.ipynb #bbac3bb2
 class SliderTab(PlatformTab):
     """The Latent Slider (`51_slider`) on the unconditional VAE, started at the VAE's code of the state's expected map
     (the Counterfactual Machine's); the sliders are the axes where that code is furthest from the prior mean."""
@@ -208,7 +211,7 @@ class SliderTab(PlatformTab):
         moved = ', '.join(f'z[{a}]={self.app.z[a]:+.1f}' for a in self.app.axes if self.app.z[a] != self.app.z0[a])
         return f"VAE decoding ({moved or 'start'})", self.app.frame.image
 
-# %% ../../nbs/62_platform.ipynb #4d74fc8c
+# %% ../../nbs/62_platform.ipynb #af674279
 class HierarchyTab(PlatformTab):
     """The hierarchy view (`61_hierarchy_view`) of the hierarchical VAE's tree (`load_hierarchy`); the state selects the
     node whose map correlates best with the state's difference from the average study (the Counterfactual Machine's)."""
@@ -240,7 +243,7 @@ class HierarchyTab(PlatformTab):
         from sematlas.data.grid import MNIGrid
         return f"hierarchy node {self.tree.node(node)['label']}", MNIGrid.at(self.tree.res).to_nifti(self.tree.maps[node].astype('float32'))
 
-# %% ../../nbs/62_platform.ipynb #4e650b25
+# %% ../../nbs/62_platform.ipynb #3fc506bc
 class ZeitgeistTab(PlatformTab):
     """The Zeitgeist (`57_zeitgeist`) of the conditional model's yearly series and its GRU forecast; its year slider is the
     state's year (the forecast years are shown but leave the state), and the note gives the state's topics' prevalence."""
@@ -277,7 +280,7 @@ class ZeitgeistTab(PlatformTab):
         last = self.zd.path['year'][~self.zd.path['forecast']].max()
         return f"typical map of {y}{' (forecast)' if y > last else ''}", self.zd.grid.to_nifti(np.asarray(self.zd.maps[y], 'float32'))
 
-# %% ../../nbs/62_platform.ipynb #af674279
+# %% ../../nbs/62_platform.ipynb #138eccfc
 def _released(*parts) -> Path:
     return (project_root() or Path.cwd())/'runs'/'release'/Path(*parts)
 
@@ -289,7 +292,7 @@ def default_models() -> dict:
 
 TABS = {'counterfactual': CounterfactualTab, 'confidence': ConfidenceTab, 'slider': SliderTab, 'hierarchy': HierarchyTab, 'zeitgeist': ZeitgeistTab}
 
-# %% ../../nbs/62_platform.ipynb #3fc506bc
+# %% ../../nbs/62_platform.ipynb #629d008b
 class DiscoveryPlatform:
     """The apps in tabs around one `PlatformState`, a shared query bar, a readout of the current map and its downloads.
 
@@ -331,7 +334,7 @@ class DiscoveryPlatform:
         from IPython.display import display
         display(self.widget)
 
-# %% ../../nbs/62_platform.ipynb #138eccfc
+# %% ../../nbs/62_platform.ipynb #8a12b886
 from fastcore.basics import patch
 
 @patch(as_prop=True)
@@ -372,7 +375,7 @@ def _on_state(self: DiscoveryPlatform, change):
         if t.built: t.sync(change)
     self.refresh()
 
-# %% ../../nbs/62_platform.ipynb #5f4aed73
+# %% ../../nbs/62_platform.ipynb #ca8e2614
 @patch
 def refresh(self: DiscoveryPlatform):
     "Readout and download links of the current tab's map."
@@ -397,7 +400,7 @@ def refresh(self: DiscoveryPlatform):
         self.release_files.options = [(str(p.relative_to(root)) if p.is_relative_to(root) else str(p), p) for p in files]
         self.release_files.index = 0 if files else None          # a dropdown shows nothing until something is chosen
 
-# %% ../../nbs/62_platform.ipynb #420c75b9
+# %% ../../nbs/62_platform.ipynb #f669add1
 MAX_LINK_MB = 50
 
 @patch
