@@ -74,19 +74,21 @@ def voila_url():
 
 @pytest.fixture
 def browser():
-    "Headless Chromium with a fresh, empty profile."
+    "Headless Chromium with a fresh, empty profile; it saves downloads into `driver.downloads` without asking."
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix='chromium-profile-')
+    profile, downloads = tempfile.mkdtemp(prefix='chromium-profile-'), tempfile.mkdtemp(prefix='chromium-downloads-')
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
+    opts.add_experimental_option('prefs', {'download.default_directory': downloads, 'download.prompt_for_download': False})
     for flag in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
                  '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage', '--window-size=1400,1000', f'--user-data-dir={profile}'):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.downloads = Path(downloads)
     try: yield driver
     finally:
-        driver.quit(); shutil.rmtree(profile, ignore_errors=True)
+        driver.quit(); shutil.rmtree(profile, ignore_errors=True); shutil.rmtree(downloads, ignore_errors=True)
 
 
 def _map_id(driver) -> str:
@@ -124,6 +126,13 @@ def test_platform_in_a_browser(request):
     assert [e.get_attribute('src') for e in driver.find_elements(By.CSS_SELECTOR, '.sematlas-platform img')] != images   # the views redrew
     link = driver.find_element(By.CSS_SELECTOR, 'a.sematlas-map-link')
     assert link.get_attribute('download') == f'sematlas-counterfactual-{second}.nii.gz' and link.get_attribute('href').startswith('data:application/gzip;base64,')
+    link.click()                                                # the browser saves the map: a NIfTI file whose values hash to the readout's id
+    saved = driver.downloads/link.get_attribute('download')
+    WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: saved.exists())
+    import hashlib, nibabel as nib, numpy as np
+    img = nib.load(saved)
+    assert img.shape == (46, 55, 46) and int(img.header['sform_code']) == 4
+    assert hashlib.sha1(np.asarray(img.dataobj, 'float32').tobytes()).hexdigest()[:12] == second
     tab = [e for e in driver.find_elements(By.CSS_SELECTOR, '.lm-TabBar-tab') if e.text.strip() == 'Hierarchy']
     assert tab, 'no Hierarchy tab'
     tab[0].click()                                              # a tab is built when first shown; the readout follows it
