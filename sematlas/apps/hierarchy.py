@@ -13,7 +13,7 @@ import torch
 
 # %% auto #0
 __all__ = ['Hierarchy', 'top_axis_maps', 'hierarchy_tree', 'hierarchy_figure', 'node_png', 'node_html', 'HierarchyView',
-           'markdown_table', 'hierarchy_analysis']
+           'markdown_table', 'hierarchy_analysis', 'save_hierarchy', 'load_hierarchy']
 
 # %% ../../nbs/61_hierarchy_view.ipynb #4a6a2a8d
 @dataclass
@@ -165,7 +165,7 @@ def hierarchy_analysis(run, codes: dict, out: Path, device: str = 'cpu', split: 
     ca = cluster_analysis(module, run, codes, out, n_pca=n_pca, min_cluster_size=min_cluster_size, min_samples=min_samples, n_boot=n_boot)
     mu = np.concatenate([codes['train']['mu'], codes['test']['mu']])
     h = hierarchy_tree(module, mu, study_table(run, ca['ids'])[0], ca)
-    h.nodes.to_csv(out/'hierarchy.csv', index=False)
+    save_hierarchy(h, out)
     hierarchy_figure(h, f'{run.path.name}: top-level axes and the clusters under them', out/'hierarchy.png')
     st = ca['stability']
     md = ('\nClusters (HDBSCAN on the first principal components of the training and test codes):\n\n' + markdown_table(ca['table']) +
@@ -174,3 +174,24 @@ def hierarchy_analysis(run, codes: dict, out: Path, device: str = 'cpu', split: 
           markdown_table(h.nodes) + '\n')
     return {'result': {'clusters': ca['table'].to_dict('records'), 'cluster_stability': st.to_dict('records'),
                        'hdbscan_vs_kmeans_ari': ca['hdbscan_vs_kmeans_ari'], 'hierarchy': h.nodes.to_dict('records')}, 'markdown': md}
+
+# %% ../../nbs/61_hierarchy_view.ipynb #b8f69133
+def save_hierarchy(h: Hierarchy, folder: Path | str) -> Path:
+    "Write a tree into `folder`: `hierarchy.csv` (the nodes) and `hierarchy_maps.npz` (each node's map, and the grid's resolution), each atomically."
+    from sematlas.data.manifest import atomic_path
+    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
+    with atomic_path(folder/'hierarchy.csv') as tmp: h.nodes.to_csv(tmp, index=False)
+    with atomic_path(folder/'hierarchy_maps.npz') as tmp:
+        with open(tmp, 'wb') as f: np.savez_compressed(f, res=np.int64(h.res), **{f'map_{k}': np.asarray(v, 'float32') for k, v in h.maps.items()})
+    return folder
+
+def load_hierarchy(folder: Path | str) -> Hierarchy:
+    "A tree written by `save_hierarchy` (a clear error when the folder lacks the table or the maps)."
+    folder = Path(folder)
+    missing = [n for n in ('hierarchy.csv', 'hierarchy_maps.npz') if not (folder/n).exists()]
+    if missing: raise FileNotFoundError(f"{folder}: no {' or '.join(missing)} (write them with save_hierarchy or `sematlas analyze`)")
+    nodes = pd.read_csv(folder/'hierarchy.csv', keep_default_na=False)
+    with np.load(folder/'hierarchy_maps.npz') as z:
+        maps, res = {k[4:]: z[k].astype('float64') for k in z.files if k.startswith('map_')}, int(z['res'])
+    if set(maps) != set(nodes['id']): raise ValueError(f"{folder}: the maps ({sorted(maps)}) are not the nodes' ({sorted(nodes['id'])})")
+    return Hierarchy(nodes, maps, res)

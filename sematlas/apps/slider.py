@@ -183,13 +183,26 @@ def _render(self: LatentSlider):
 def update(self: LatentSlider, axis: int, value: float) -> SliderFrame:
     "Set latent `axis` to `value`, decode, and refresh both views; returns the new frame (what a slider calls)."
     self.z[axis] = value
+    if getattr(self, '_quiet', False): return self.frame          # `reset` moves several sliders, and redraws once at the end
     self.frame = slider_frame(self.vae, self.z)
     self._render()
     return self.frame
 
 # %% ../../nbs/51_slider.ipynb #45eedfdd
 @patch
-def reset(self: LatentSlider):
-    "Back to `z0` (sliders included)."
-    for a, s in self.sliders.items(): s.value = float(self.z0[a])
-    self.z = self.z0.copy(); self.frame = slider_frame(self.vae, self.z); self._render()
+def reset(self: LatentSlider, z0=None):
+    """Back to the starting point (sliders included), with one redraw.
+
+    A new `z0` (e.g. the code of another map, as the platform of `62_platform` gives when its query changes) becomes the
+    starting point, and the colour scale is fixed at its frame's peak."""
+    if z0 is not None:
+        z0 = np.asarray(z0, dtype='float32').copy()
+        if z0.shape != (self.vae.latent_dim,): raise ValueError(f"z0 must have {self.vae.latent_dim} values, got shape {z0.shape}")
+        self.z0 = z0
+    self._quiet = True
+    try:
+        for a, s in self.sliders.items(): s.value = float(self.z0[a])    # a slider keeps a value beyond its range at its end
+    finally: self._quiet = False
+    self.z = self.z0.copy(); self.frame = slider_frame(self.vae, self.z)
+    if z0 is not None: self.vmax = self.frame.peak_value
+    self._render()
