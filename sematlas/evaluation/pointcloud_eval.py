@@ -164,7 +164,8 @@ def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str
     target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
     gens = _generators(module, target, sets['train'], sets['val'], module.study_inputs(data.out_dir/'tables'),
                        _density_models(density_models, data.out_dir/'tables', device, log, target.grid.res), rng, log)
-    note = ({k: generation[k] for k in ('temperature', 'split', 'n_studies', 'seed', 'criterion', 'feasible') if k in generation} if generation
+    keep = ('temperature', 'split', 'n_studies', 'seed', 'criterion', 'feasible', 'chosen', 'best_density_nna_cd', 'best_density_within_8mm', 'beats_within_8mm')
+    note = ({k: generation[k] for k in keep if k in generation} if generation
             else None if temperature is None else {'temperature': module.model.temperature, 'split': None})
     return _score_and_write(run, gens, target, groups, cfg, split, t0, log, note)
 
@@ -202,8 +203,20 @@ def _temperature_note(result: dict) -> str:
     if g.get('split') is None: return f"\nThe tempered row's temperature, tau = {t:g}, was given for this evaluation, not chosen.\n"
     same = f" (the split scored here too: its rows are optimistic)" if g['split'] == result['split'] else ''
     none = '' if g.get('feasible', True) else ' No temperature met its 1-NNA condition there, so tau stays 1.'
+    there = '' if not g.get('chosen') else (
+        f" There its samples' 1-NNA was {g['chosen']['nna_cd']:.3f} (the best density's {g['best_density_nna_cd']:.3f}) and their within-8-mm share "
+        f"{g['chosen']['within_8mm']:.3f} (the best density's {g['best_density_within_8mm']:.3f}): "
+        + ("both bars met." if g['beats_within_8mm'] else "no temperature met both bars on that split."))
+    here = ''
+    if 'tempered' in result['methods']:
+        m, drawn = result['methods']['tempered'], [v for k, v in result['methods'].items() if k not in ('reconstruction', 'generate', 'samples', 'tempered') and not k.endswith('_maxima')]
+        if drawn:
+            nna, w8 = min(drawn, key=lambda v: abs(v['nna_cd'] - 0.5))['nna_cd'], max(v['within_8mm'] for v in drawn)
+            met = abs(m['nna_cd'] - 0.5) < abs(nna - 0.5) and m['within_8mm'] > w8
+            here = (f" On the {result['split']} split its samples' 1-NNA is {m['nna_cd']:.3f} (the best density's {nna:.3f}) and their within-8-mm share "
+                    f"{m['within_8mm']:.3f} (the best density's {w8:.3f}): the bar (both) is {'met' if met else 'not met'}.")
     return (f"\nSampling temperature: tau = {t:g} ({row}), chosen on the {g['split']} split{same} ({g['n_studies']} studies, seed {g['seed']}) "
-            f"before this evaluation: {g['criterion']}.{none} The search is in generation.json.\n")
+            f"before this evaluation: {g['criterion']}.{none}{there}{here} The search is in generation.json.\n")
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #b5103c56
 def _verdict(methods: dict) -> dict:
@@ -289,7 +302,8 @@ def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n
         rows.append({'temperature': t, **score(_model_sets(module.set_temperature(t), target, inputs, 'samples' if t == 1 else 'tempered'))})
         log(f"[temperature] tau {t:g} on {split}: within_8mm {rows[-1]['within_8mm']:.4f}, nna_cd {rows[-1]['nna_cd']:.3f}")
     pick = pick_temperature(rows, dens)
-    record = {**pick, 'split': split, 'n_studies': len(target), 'seed': seed, 'criterion': CRITERION, 'temperatures': ts,
+    chosen = next(({k: r[k] for k in ('nna_cd', 'within_8mm')} for r in rows if r['temperature'] == pick['temperature']), None)
+    record = {**pick, 'chosen': chosen, 'split': split, 'n_studies': len(target), 'seed': seed, 'criterion': CRITERION, 'temperatures': ts,
               'manifest_hash': run.info['manifest_hash'], 'rows': rows, 'densities': dens, 'seconds': time.time() - t0}
     log(f"[temperature] chose tau = {pick['temperature']:g} on the {split} split ({len(target)} studies)")
     if write:
