@@ -422,9 +422,10 @@ def _generate_peaks(args) -> int:
     pg = PeakGenerator.load(args.model, args.device)
     c = _setting(pg, args)
     print(f"Conditions:\n{_describe(c)}")
-    table = pg.generate_peaks(c, args.n, args.seed)
+    table = pg.generate_peaks(c, args.n, args.seed, args.temperature)
     write_peaks(table, args.out)
-    print(f"wrote {args.out}: {len(table)} peaks (MNI mm)")
+    t = pg.model.temperature if args.temperature is None else args.temperature
+    print(f"wrote {args.out}: {len(table)} peaks (MNI mm), sampled at temperature {t:g}")
     return 0
 
 def add_generate_peaks(sub):
@@ -438,6 +439,8 @@ def add_generate_peaks(sub):
     p.add_argument('--model', type=Path, default=None, help='point-cloud model file (default: runs/release/pointcloud-full/model.pt)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--temperature', type=float, default=None,
+                   help="sampling temperature tau, z ~ N(0, tau^2 I) (default: the model file's, chosen on the validation split; 1 is the prior, 0 its mean)")
     p.add_argument('-o', '--out', type=Path, required=True, help='output .csv, .tsv or .txt (Sleuth)')
     p.set_defaults(func=_generate_peaks)
 

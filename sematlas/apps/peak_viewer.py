@@ -56,18 +56,19 @@ from fastcore.basics import patch
 
 @patch
 @torch.no_grad()
-def generate_peaks(self: PeakGenerator, conditions: Conditions | dict, n: int = N_POINTS, seed: int = 0) -> pd.DataFrame:
+def generate_peaks(self: PeakGenerator, conditions: Conditions | dict, n: int = N_POINTS, seed: int = 0,
+                   temperature: float | None = None) -> pd.DataFrame:
     """`n` peaks (columns x, y, z in MNI mm; `sample` numbers the prior draw each comes from) under `conditions` (or a setting,
     `conditions`' arguments, as the Confidence Explorer passes it): ceil(n / 30) draws of the model's 30-point sets, of which a
-    seeded random `n` are kept."""
+    seeded random `n` are kept. The draws are z ~ N(0, tau^2 I) at `temperature` tau, by default the model's own (1 unless its
+    file records one chosen on the validation split); 0 gives the set at z = 0."""
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
     if isinstance(conditions, dict): conditions = self.conditions(**conditions)
     k = -(-n // self.model.n_points)
     g = torch.Generator().manual_seed(seed)
-    z = torch.randn(k, self.model.latent_dim, generator=g).to(self.device)
     cond = torch.from_numpy(np.repeat(conditions.values[None], k, 0)).to(self.device)
     mask = torch.from_numpy(np.repeat(conditions.mask[None], k, 0)).to(self.device)
-    pts = (self.model.generate(z, {'cond': cond, 'cond_mask': mask})*POINT_SCALE_MM).cpu().numpy()
+    pts = (self.model.sample(k, {'cond': cond, 'cond_mask': mask}, temperature, g)*POINT_SCALE_MM).cpu().numpy()
     keep = np.sort(np.random.default_rng(seed).choice(k*self.model.n_points, n, replace=False))
     flat = pts.reshape(-1, 3)[keep].astype('float64')
     return pd.DataFrame({'x': flat[:, 0], 'y': flat[:, 1], 'z': flat[:, 2], 'sample': keep // self.model.n_points}).round(2)
@@ -131,18 +132,18 @@ def peak_figure(sets: dict, title: str = '', mesh: tuple | None = None, opacity:
 # %% ../../nbs/60_peak_viewer.ipynb #2705e1e8
 @patch
 @torch.no_grad()
-def study_sets(self: PeakGenerator, cache, sid: str, n_samples: int = 1, seed: int = 0) -> dict:
-    "A study's peaks (all, MNI mm), the reconstruction of their 30-point view, and `n_samples` sets sampled under the study's conditions."
+def study_sets(self: PeakGenerator, cache, sid: str, n_samples: int = 1, seed: int = 0, temperature: float | None = None) -> dict:
+    "A study's peaks (all, MNI mm), the reconstruction of their 30-point view, and `n_samples` sets sampled under the study's conditions (at `temperature`, by default the model's)."
     from sematlas.data.pointcloud_cache import normalise_points
     if not hasattr(self, '_tables') or self._tables[0] is not cache:
         self._tables = (cache, self.encoder.table(cache.conditions, cache.topics if 'topics' in self.encoder.fields else None))
     v, m = self._tables[1][str(sid)]
     pts = torch.from_numpy(normalise_points(cache.peaks(sid), self.model.n_points, np.random.default_rng(seed)).astype('float32'))[None]
     batch = {'points': pts.to(self.device), 'cond': torch.from_numpy(v)[None].to(self.device), 'cond_mask': torch.from_numpy(m)[None].to(self.device)}
-    z = torch.randn(n_samples, self.model.latent_dim, generator=torch.Generator().manual_seed(seed)).to(self.device)
     rep = {'cond': batch['cond'].expand(n_samples, -1), 'cond_mask': batch['cond_mask'].expand(n_samples, -1)}
+    smp = self.model.sample(n_samples, rep, temperature, torch.Generator().manual_seed(seed))
     return {'peaks': cache.peaks(sid, mm=True), 'reconstruction': (self.model.reconstruct(batch)*POINT_SCALE_MM)[0].cpu().numpy(),
-            'samples': (self.model.generate(z, rep)*POINT_SCALE_MM).reshape(-1, 3).cpu().numpy()}
+            'samples': (smp*POINT_SCALE_MM).reshape(-1, 3).cpu().numpy()}
 
 # %% ../../nbs/60_peak_viewer.ipynb #94b48aa2
 class PeakViewer:

@@ -15,8 +15,9 @@ from ..data.manifest import atomic_path, write_json
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, normalise_points
 
 # %% auto #0
-__all__ = ['RELEASED_CVAE', 'COLUMNS', 'sample_peaks', 'map_maxima', 'pairwise_chamfer', 'pointflow_metrics', 'render_sets',
-           'score_sets', 'evaluate_pointcloud', 'eval_table']
+__all__ = ['RELEASED_CVAE', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'sample_peaks', 'map_maxima',
+           'pairwise_chamfer', 'pointflow_metrics', 'render_sets', 'score_sets', 'evaluate_pointcloud', 'eval_table',
+           'pick_temperature', 'choose_temperature']
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bda91e72
 def sample_peaks(density: np.ndarray, grid: MNIGrid, n: int = N_POINTS, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -74,22 +75,32 @@ def score_sets(sets: np.ndarray, ids: list, peaks_of, real30: np.ndarray) -> pd.
     from sematlas.models.pointcloud import peak_distances
     return pd.DataFrame([{'id': sid, **peak_distances(sets[i], peaks_of(sid), real30[i])} for i, sid in enumerate(ids)])
 
-# %% ../../nbs/44_pointcloud_eval.ipynb #64d9c86b
-def _generators(module, target, train, val, inputs, density_models: dict, rng, log) -> dict:
-    "`{key: (name, point sets in mm, map or None)}` of the model's rows and the density baselines, for the `target` studies."
+# %% ../../nbs/44_pointcloud_eval.ipynb #df91648f
+def _model_sets(module, target, inputs, key: str) -> np.ndarray:
+    "The model's point sets (mm) of evaluation row `key` for the `target` studies, 256 at a time (each chunk's draw seeded by its start)."
+    pts, dev = torch.from_numpy(target.real30/POINT_SCALE_MM).float(), module.device
+    return np.concatenate([module.predict({'points': pts[s:s + 256].to(dev), **inputs(target.ids[s:s + 256], dev)}, key, seed=s).cpu().numpy()
+                           for s in range(0, len(pts), 256)])
+
+def _density_maps(target, train, val, density_models: dict) -> dict:
+    "`{key: (name, maps of the target studies)}` of the densities: the base rate, the topic ridge, each volumetric model's map."
     from sematlas.evaluation.baselines import BaseRate, ModelPrediction, TopicRidge
-    out, dev = {}, module.device
-    pts = torch.from_numpy(target.real30/POINT_SCALE_MM).float()
-    for key, (name, _) in module.predictions.items():
-        sets = [module.predict({'points': pts[s:s + 256].to(dev), **inputs(target.ids[s:s + 256], dev)}, key, seed=s).cpu().numpy()
-                for s in range(0, len(pts), 256)]
-        out[key] = (name, np.concatenate(sets), None)
     maps = {'base_rate': ('peaks drawn from the base-rate map', BaseRate().fit(train).predict(target)),
             'topic_ridge': ('peaks drawn from the topic-ridge map', TopicRidge().fit(train, val).predict(target))}
     for key, (name, m, m_inputs) in density_models.items():
         maps[key] = (name, ModelPrediction(m, 'generate', m_inputs).predict(target))
-    for key, (name, m) in maps.items():
-        out[key] = (name, np.stack([sample_peaks(m[i], target.grid, N_POINTS, rng) for i in range(len(m))]), m)
+    return maps
+
+def _drawn(m: np.ndarray, grid: MNIGrid, rng) -> np.ndarray:
+    "30 peaks drawn from each of the maps `m` (n, in-brain voxels) as densities: (n, 30, 3), mm."
+    return np.stack([sample_peaks(m[i], grid, N_POINTS, rng) for i in range(len(m))])
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #64d9c86b
+def _generators(module, target, train, val, inputs, density_models: dict, rng, log) -> dict:
+    "`{key: (name, point sets in mm, map or None)}` of the model's rows and the density baselines, for the `target` studies."
+    out = {key: (name, _model_sets(module, target, inputs, key), None) for key, (name, _) in module.predictions.items()}
+    for key, (name, m) in _density_maps(target, train, val, density_models).items():
+        out[key] = (name, _drawn(m, target.grid, rng), m)
         out[key + '_maxima'] = (name.replace('peaks drawn from', 'the 30 highest maxima (8 mm apart) of'),
                                 np.stack([map_maxima(m[i], target.grid, N_POINTS) for i in range(len(m))]), None)
     return out
@@ -111,23 +122,10 @@ def _density_models(paths, tables_dir, device, log, res: int) -> dict:
     return out
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #f6fa25b9
-def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str = 'cpu', progress: bool = True, n_studies: int = 500,
-                        density_models=(RELEASED_CVAE,), seed: int = 0) -> dict:
-    """Score a point-cloud run and the density baselines on `split`: eval.json, eval.md and eval_per_study.csv in the run folder.
-
-    Parameters
-    ----------
-    run_dir : the finished run folder.
-    n_studies : test studies scored (a seeded sample; all when fewer).
-    density_models : model files of volumetric conditional models whose maps are baselines (skipped when missing or on another grid).
-    """
+def _studies(data, cfg, split: str, n_studies: int, seed: int) -> tuple:
+    """A seeded sample of `n_studies` of `split` (a `StudySet` with each study's 30-point view as `real30`), each study's peaks by id,
+    the train and val `StudySet`s, and the random generator (it goes on to draw the densities' peaks)."""
     from sematlas.evaluation.baselines import StudySet
-    from sematlas.evaluation.evaluate import _prepared_data, score_predictions
-    from sematlas.training.runs import Run
-    log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
-    run = Run(run_dir); cfg = run.config
-    data = _prepared_data(run, data_dir)
-    module = run.load_model(device)
     rng = np.random.default_rng(seed)
     ids = sorted(map(str, data.splits[split]))
     ids = sorted(rng.choice(ids, min(n_studies, len(ids)), replace=False).tolist())
@@ -135,12 +133,44 @@ def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str
     target = StudySet.from_tables(data.cache, ids, data.topics, data.peaks, cfg.data.kernel)
     groups = {sid: g[['x', 'y', 'z']].to_numpy('float64') for sid, g in target.peaks.groupby(target.peaks['id'].astype(str))}
     target.real30 = np.stack([normalise_points(groups[sid], N_POINTS, np.random.default_rng([seed, k])) for k, sid in enumerate(ids)])
+    return target, groups, sets, rng
+
+def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str = 'cpu', progress: bool = True, n_studies: int = 500,
+                        density_models=(RELEASED_CVAE,), seed: int = 0, temperature='auto') -> dict:
+    """Score a point-cloud run and the density baselines on `split`: eval.json, eval.md and eval_per_study.csv in the run folder.
+
+    Parameters
+    ----------
+    run_dir : the finished run folder.
+    n_studies : test studies scored (a seeded sample; all when fewer).
+    density_models : model files of volumetric conditional models whose maps are baselines (skipped when missing or on another grid).
+    temperature : tau of the 'tempered' row, z ~ N(0, tau^2 I): 'auto' is the run's own (`generation.json`), chosen first on the
+        validation split by `choose_temperature` when the run has none; a number scores that tau without recording it; None: no such row.
+    """
+    from sematlas.data.manifest import read_json
+    from sematlas.evaluation.evaluate import _prepared_data
+    from sematlas.training.runs import Run
+    log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
+    run = Run(run_dir); cfg = run.config
+    data = _prepared_data(run, data_dir)
+    generation = None
+    if isinstance(temperature, str):
+        if temperature != 'auto': raise ValueError(f"temperature must be 'auto', a number or None, not {temperature!r}")
+        f = run.path/GENERATION_FILE
+        generation = read_json(f) if f.exists() else choose_temperature(run.path, data_dir=data_dir, device=device, n_studies=n_studies,
+                                                                          density_models=density_models, seed=seed, progress=progress)
+    module = run.load_model(device)
+    module.set_temperature(generation['temperature'] if generation else 1.0 if temperature is None else temperature)
+    target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
     gens = _generators(module, target, sets['train'], sets['val'], module.study_inputs(data.out_dir/'tables'),
                        _density_models(density_models, data.out_dir/'tables', device, log, target.grid.res), rng, log)
-    return _score_and_write(run, gens, target, groups, cfg, split, t0, log)
+    keep = ('temperature', 'split', 'n_studies', 'seed', 'criterion', 'feasible', 'chosen', 'best_density_nna_cd', 'best_density_within_8mm', 'beats_within_8mm')
+    note = ({k: generation[k] for k in keep if k in generation} if generation
+            else None if temperature is None else {'temperature': module.model.temperature, 'split': None})
+    return _score_and_write(run, gens, target, groups, cfg, split, t0, log, note)
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #2a2abe31
-def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0: float, log) -> dict:
+def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0: float, log, generation: dict | None = None) -> dict:
     from sematlas.evaluation.evaluate import score_predictions
     d_rr = pairwise_chamfer(target.real30, target.real30)
     per_study, methods = [], {}
@@ -156,24 +186,57 @@ def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0:
         per_study.append(s.assign(method=key))
         log(f"[evaluate] {name}: " + ', '.join(f"{k} {v:.3f}" for k, v in row.items() if k in ('chamfer_mm', 'within_8mm', 'nna_cd', 'peak_auc')))
     result = {'split': split, 'n_studies': len(target), 'manifest_hash': run.info['manifest_hash'], 'kernel_mm': cfg.data.kernel,
-              'grid_mm': target.grid.res, 'n_points': N_POINTS, 'methods': methods, 'seconds': time.time() - t0, **_verdict(methods)}
+              'grid_mm': target.grid.res, 'n_points': N_POINTS, 'methods': methods, 'seconds': time.time() - t0,
+              **({'generation': generation} if generation else {}), **_verdict(methods)}
     write_json(result, run.path/'eval.json')
     with atomic_path(run.path/'eval_per_study.csv') as tmp: pd.concat(per_study).to_csv(tmp, index=False)
     with atomic_path(run.path/'eval.md') as tmp: tmp.write_text(eval_table(result))
     log(f"[evaluate] wrote {run.path/'eval.md'}")
     return result
 
+# %% ../../nbs/44_pointcloud_eval.ipynb #64773ac6
+def _temperature_note(result: dict) -> str:
+    "A paragraph on the sampling temperature of the evaluation: how it was chosen, and which row it is."
+    g = result.get('generation')
+    if not g: return ''
+    t, row = g['temperature'], "the tempered row" if 'tempered' in result['methods'] else "the samples row, tau = 1"
+    if g.get('split') is None: return f"\nThe tempered row's temperature, tau = {t:g}, was given for this evaluation, not chosen.\n"
+    same = f" (the split scored here too: its rows are optimistic)" if g['split'] == result['split'] else ''
+    none = '' if g.get('feasible', True) else ' No temperature met its 1-NNA condition there, so tau stays 1.'
+    there = '' if not g.get('chosen') else (
+        f" There its samples' 1-NNA was {g['chosen']['nna_cd']:.3f} (the best density's {g['best_density_nna_cd']:.3f}) and their within-8-mm share "
+        f"{g['chosen']['within_8mm']:.3f} (the best density's {g['best_density_within_8mm']:.3f}): "
+        + ("both bars met." if g['beats_within_8mm'] else "no temperature met both bars on that split."))
+    here = ''
+    if 'tempered' in result['methods']:
+        m, drawn = result['methods']['tempered'], [v for k, v in result['methods'].items() if k not in ('reconstruction', 'generate', 'samples', 'tempered') and not k.endswith('_maxima')]
+        if drawn:
+            nna, w8 = min(drawn, key=lambda v: abs(v['nna_cd'] - 0.5))['nna_cd'], max(v['within_8mm'] for v in drawn)
+            met = abs(m['nna_cd'] - 0.5) < abs(nna - 0.5) and m['within_8mm'] > w8
+            here = (f" On the {result['split']} split its samples' 1-NNA is {m['nna_cd']:.3f} (the best density's {nna:.3f}) and their within-8-mm share "
+                    f"{m['within_8mm']:.3f} (the best density's {w8:.3f}): the bar (both) is {'met' if met else 'not met'}.")
+    return (f"\nSampling temperature: tau = {t:g} ({row}), chosen on the {g['split']} split{same} ({g['n_studies']} studies, seed {g['seed']}) "
+            f"before this evaluation: {g['criterion']}.{none}{there}{here} The search is in generation.json.\n")
+
 # %% ../../nbs/44_pointcloud_eval.ipynb #b5103c56
 def _verdict(methods: dict) -> dict:
-    "The model's samples against the densities' samples on 1-NNA; its sets at z = 0 and its samples against every density row on the within-8-mm share."
+    """The model's samples (at tau = 1, and at its temperature tau when it has a 'tempered' row) against the densities' drawn peaks on
+    1-NNA and on the within-8-mm share; its sets at z = 0 against every density row on the within-8-mm share."""
     if 'generate' not in methods or 'samples' not in methods: return {}
-    dens = {k: v for k, v in methods.items() if k not in ('generate', 'samples', 'reconstruction')}
+    dens = {k: v for k, v in methods.items() if k not in ('generate', 'samples', 'tempered', 'reconstruction')}
     drawn = {k: v for k, v in dens.items() if not k.endswith('_maxima')}
     s, g = methods['samples'], methods['generate']
-    return {'beats_densities_1nna (samples vs drawn peaks)': all(abs(s['nna_cd'] - 0.5) < abs(v['nna_cd'] - 0.5) for v in drawn.values()),
-            'beats_densities_within_8mm (z = 0 vs drawn peaks and maxima)': all(g['within_8mm'] > v['within_8mm'] for v in dens.values()),
-            'beats_densities_within_8mm (z = 0 vs drawn peaks)': all(g['within_8mm'] > v['within_8mm'] for v in drawn.values()),
-            'beats_densities_within_8mm (samples vs drawn peaks)': all(s['within_8mm'] > v['within_8mm'] for v in drawn.values())}
+    nna = lambda m: all(abs(m['nna_cd'] - 0.5) < abs(v['nna_cd'] - 0.5) for v in drawn.values())
+    w8 = lambda m, rows: all(m['within_8mm'] > v['within_8mm'] for v in rows.values())
+    out = {'beats_densities_1nna (samples vs drawn peaks)': nna(s),
+           'beats_densities_within_8mm (z = 0 vs drawn peaks and maxima)': w8(g, dens),
+           'beats_densities_within_8mm (z = 0 vs drawn peaks)': w8(g, drawn),
+           'beats_densities_within_8mm (samples vs drawn peaks)': w8(s, drawn)}
+    if 'tempered' in methods:
+        t = methods['tempered']
+        out.update({'beats_densities_1nna (tau samples vs drawn peaks)': nna(t), 'beats_densities_within_8mm (tau samples vs drawn peaks)': w8(t, drawn),
+                    'beats_densities_both (tau samples: 1-NNA and within-8-mm share vs drawn peaks)': nna(t) and w8(t, drawn)})
+    return out
 
 COLUMNS = (('chamfer_mm', 'Chamfer (mm)'), ('emd_mm', 'EMD (mm)'), ('within_4mm', '<=4 mm'), ('within_8mm', '<=8 mm'), ('within_12mm', '<=12 mm'),
            ('mmd_cd', 'MMD-CD (mm)'), ('cov_cd', 'COV'), ('nna_cd', '1-NNA'), ('peak_auc', 'peak AUC'), ('dice_5', 'Dice 5%'), ('r', 'r'))
@@ -191,4 +254,60 @@ def eval_table(result: dict) -> str:
             f"with a generated peak within 4/8/12 mm. PointFlow metrics between the generated and the real sets (Chamfer; 1-NNA: 0.5 is ideal). "
             f"Map metrics: the generated peaks rendered with the {result['kernel_mm']:g} mm kernel on the {result['grid_mm']} mm grid.\n\n"
             + head + rows + (f"\nThe density maps themselves, scored as maps:\n\n| map | peak AUC | Dice 5% | r |\n|---|---:|---:|---:|\n{maps}" if maps else '')
-            + (f"\nGeneration against the density baselines:\n\n{verdict}" if verdict else ''))
+            + _temperature_note(result) + (f"\nGeneration against the density baselines:\n\n{verdict}" if verdict else ''))
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #9d253050
+TEMPERATURES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GENERATION_FILE = 'generation.json'
+CRITERION = ("among the temperatures whose 1-NNA is nearer 50% than that of every density's drawn peaks, the one with the largest "
+             "within-8-mm share (the larger on a tie); 1 when none is")
+
+def pick_temperature(rows: list[dict], densities: dict) -> dict:
+    """The temperature `CRITERION` picks from `rows` (`temperature`, `nna_cd`, `within_8mm` of the model's samples at each) against
+    `densities` (`{key: {nna_cd, within_8mm}}` of the densities' drawn peaks): `temperature`, `feasible` and the bars."""
+    if not rows or not densities: raise ValueError("choosing a temperature needs scored temperatures and densities")
+    best = min(densities.values(), key=lambda d: abs(d['nna_cd'] - 0.5))
+    ok = [r for r in rows if abs(r['nna_cd'] - 0.5) < abs(best['nna_cd'] - 0.5)]
+    pick = max(ok, key=lambda r: (r['within_8mm'], r['temperature'])) if ok else None
+    w8 = max(d['within_8mm'] for d in densities.values())
+    return {'temperature': pick['temperature'] if pick else 1.0, 'feasible': bool(ok), 'best_density_nna_cd': best['nna_cd'],
+            'best_density_within_8mm': w8, 'beats_within_8mm': bool(pick) and pick['within_8mm'] > w8}
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #bfcbd6e0
+def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n_studies: int = 500, data_dir=None, device: str = 'cpu',
+                       density_models=(RELEASED_CVAE,), seed: int = 0, progress: bool = True, write: bool = True) -> dict:
+    """Score the run's samples at each of `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of `split`
+    (the validation split; never the test split), pick one (`pick_temperature`), and, when `write`, record the search in the run
+    folder's `generation.json` and the chosen temperature in its model file (`write_temperature`). Returns the record."""
+    from sematlas.evaluation.evaluate import _prepared_data
+    from sematlas.models.pointcloud import write_temperature
+    from sematlas.models.pointcloud_network import check_temperature
+    from sematlas.training.runs import Run
+    if split == 'test': raise ValueError("the generation temperature is chosen on the validation split, never on the test split it is reported on")
+    ts = sorted({check_temperature(t) for t in temperatures})
+    if not ts: raise ValueError("no temperatures to choose from")
+    log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
+    run = Run(run_dir); cfg = run.config
+    data = _prepared_data(run, data_dir)
+    module = run.load_model(device)
+    target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
+    d_rr = pairwise_chamfer(target.real30, target.real30)
+    def score(pts):
+        s = score_sets(pts, target.ids, groups.__getitem__, target.real30)
+        return {**{c: float(s[c].mean()) for c in s.columns if c != 'id'}, **pointflow_metrics(pairwise_chamfer(target.real30, pts), d_rr, pairwise_chamfer(pts, pts))}
+    dens = {k: {'name': name, **score(_drawn(m, target.grid, rng))} for k, (name, m) in
+            _density_maps(target, sets['train'], sets['val'], _density_models(density_models, data.out_dir/'tables', device, log, target.grid.res)).items()}
+    inputs, rows = module.study_inputs(data.out_dir/'tables'), []
+    for t in ts:
+        rows.append({'temperature': t, **score(_model_sets(module.set_temperature(t), target, inputs, 'samples' if t == 1 else 'tempered'))})
+        log(f"[temperature] tau {t:g} on {split}: within_8mm {rows[-1]['within_8mm']:.4f}, nna_cd {rows[-1]['nna_cd']:.3f}")
+    pick = pick_temperature(rows, dens)
+    chosen = next(({k: r[k] for k in ('nna_cd', 'within_8mm')} for r in rows if r['temperature'] == pick['temperature']), None)
+    record = {**pick, 'chosen': chosen, 'split': split, 'n_studies': len(target), 'seed': seed, 'criterion': CRITERION, 'temperatures': ts,
+              'manifest_hash': run.info['manifest_hash'], 'rows': rows, 'densities': dens, 'seconds': time.time() - t0}
+    log(f"[temperature] chose tau = {pick['temperature']:g} on the {split} split ({len(target)} studies)")
+    if write:
+        write_json(record, run.path/GENERATION_FILE)
+        write_temperature(run.model_path, pick['temperature'], **{k: record[k] for k in ('split', 'n_studies', 'seed', 'criterion', 'feasible')},
+                          file=GENERATION_FILE)
+    return record

@@ -20,8 +20,8 @@ from .pointcloud_network import NETWORK, chamfer_distance, pointcloud_vae, sinkh
 from .registry import ModelKind, Section, register
 
 # %% auto #0
-__all__ = ['WITHIN_MM', 'KIND', 'PointCloudDataModule', 'PointCloudVAEModule', 'peak_distances', 'PointCloudModel',
-           'PointCloudObjective', 'build_pointcloud']
+__all__ = ['TEMPERED', 'WITHIN_MM', 'KIND', 'PointCloudDataModule', 'PointCloudVAEModule', 'write_temperature', 'peak_distances',
+           'PointCloudModel', 'PointCloudObjective', 'build_pointcloud']
 
 # %% ../../nbs/36_pointcloud.ipynb #d721e9f2
 class PointCloudDataModule(L.LightningDataModule):
@@ -78,6 +78,7 @@ class PointCloudVAEModule(GridVAEModule):
     ----------
     conditions : `ConditionEncoder.to_dict()` of the encoder fitted on the training split.
     n_points, latent_dim, embed_dim, width, rff_features, rff_sigma : the `PointCloudVAE` architecture.
+    temperature : the prior's scale when generating (`set_temperature`): 1 unless the model file records one chosen on the validation split.
     beta : initial KL weight (`KLController` moves it when a KL target is set).
     chamfer_weight, emd_weight : weights of the Chamfer and Sinkhorn distances (mm) in the reconstruction term.
     hide_prob : chance that a known condition field is hidden from the network during training.
@@ -90,12 +91,40 @@ class PointCloudVAEModule(GridVAEModule):
     def __init__(self, *, conditions: dict, n_points: int = N_POINTS, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
                  rff_features: int = 32, rff_sigma: float = 4.0, beta: float = 1.0, chamfer_weight: float = 1.0, emd_weight: float = 1.0,
                  hide_prob: float = 0.3, lr: float = 1e-3, weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant',
-                 warmup_steps: int = 0, lr_cycles: int = 1):
+                 warmup_steps: int = 0, lr_cycles: int = 1, temperature: float = 1.0):
         super(GridVAEModule, self).__init__()                   # the LightningModule itself: the base builds no grid network
         self.save_hyperparameters()
         self.model = pointcloud_vae(self.hparams)
         self.condition_encoder = self.model.condition_encoder
         self.beta, self.last_kl = float(beta), None
+        self.set_temperature(temperature)
+
+# %% ../../nbs/36_pointcloud.ipynb #b72b5587
+TEMPERED = 'point-cloud VAE, from conditions (z ~ N(0, tau^2 I), tau = {:g})'
+
+@patch
+def set_temperature(self: PointCloudVAEModule, temperature: float) -> PointCloudVAEModule:
+    "Generate at `temperature` from now on (the network's and the hyperparameters'); its evaluation row is 'tempered' when it is not 1."
+    from sematlas.models.pointcloud_network import check_temperature
+    t = check_temperature(temperature)
+    self.model.temperature = self.hparams.temperature = t
+    self.predictions = {**type(self).predictions, **({'tempered': (TEMPERED.format(t), '_tmp')} if t != 1 else {})}
+    return self
+
+def write_temperature(path: Path | str, temperature: float, **record) -> Path:
+    """Record the generation `temperature` in a point-cloud model file (its hyperparameters), with `record` (how it was chosen)
+    as its metadata's `generation`; the weights are left as they are. Written atomically."""
+    from sematlas.data.manifest import atomic_path
+    from sematlas.models.pointcloud_network import check_temperature
+    from sematlas.training.checkpoint import CheckpointError, _read
+    path = Path(path)
+    ck = _read(path, 'cpu')
+    if ck.get('kind') != 'pointcloud' or 'hparams' not in ck:
+        raise CheckpointError(f"{path}: a generation temperature belongs in a point-cloud model file, not a {ck.get('kind')!r} one")
+    ck['hparams'] = {**ck['hparams'], 'temperature': check_temperature(temperature)}
+    ck['meta'] = {**ck.get('meta', {}), 'generation': {'temperature': ck['hparams']['temperature'], **record}}
+    with atomic_path(path) as tmp: torch.save(ck, tmp)
+    return path
 
 # %% ../../nbs/36_pointcloud.ipynb #0ccfe48c
 @patch
@@ -137,12 +166,13 @@ WITHIN_MM = (4, 8, 12)
 @torch.no_grad()
 def predict(self: PointCloudVAEModule, batch: dict, key: str = 'reconstruction', seed: int | None = None) -> torch.Tensor:
     """Point sets in MNI mm for evaluation row `key`: 'reconstruction' (posterior mean), 'generate' (from the conditions alone at
-    z = 0, the conditional model's point estimate, as the volumetric model's 'generate') or 'samples' (one prior draw under the conditions)."""
+    z = 0, the conditional model's point estimate, as the volumetric model's 'generate'), 'samples' (one prior draw z ~ N(0, I) under
+    the conditions) or, when the model's temperature tau is not 1, 'tempered' (one draw z ~ N(0, tau^2 I): the same draw, scaled)."""
     if key == 'reconstruction': return self.model.reconstruct(batch)*POINT_SCALE_MM
     if key not in self.predictions: raise KeyError(f"{type(self).__name__} offers the predictions {list(self.predictions)}, not {key!r}")
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    z = torch.randn(len(batch['points']), self.model.latent_dim, generator=g).to(self.device)
-    return self.model.generate(z*(key == 'samples'), batch)*POINT_SCALE_MM
+    t = {'generate': 0.0, 'samples': 1.0}.get(key, self.model.temperature)
+    return self.model.sample(len(batch['points']), batch, t, g)*POINT_SCALE_MM
 
 def peak_distances(pred: np.ndarray, true: np.ndarray, true30: np.ndarray | None = None) -> dict:
     "Chamfer (mm), exact EMD to the 30-point view `true30` (mm) and the share of the `true` peaks with a point of `pred` within each of `WITHIN_MM`."
@@ -216,10 +246,11 @@ class PointCloudModel(Section):
     rff_features: int = 32
     rff_sigma: float = 4.0
     conditions: list = field(default_factory=lambda: list(FIELDS))
+    temperature: float = 1.0
     def checks(self):
         return super().checks() + [('kind', self.kind == 'pointcloud', "pointcloud"), ('n_points', self.n_points >= 4, "at least 4"),
                                    *[(k, getattr(self, k) >= 1, "at least 1") for k in ('latent_dim', 'embed_dim', 'width', 'rff_features')],
-                                   ('rff_sigma', self.rff_sigma > 0, "positive"),
+                                   ('rff_sigma', self.rff_sigma > 0, "positive"), ('temperature', self.temperature >= 0, "non-negative"),
                                    ('conditions', bool(self.conditions) and set(self.conditions) <= set(FIELDS) and len(set(self.conditions)) == len(self.conditions),
                                     f"distinct fields among {list(FIELDS)}")]
 

@@ -16,8 +16,8 @@ from .cvae_network import ConditionInputs
 
 # %% auto #0
 __all__ = ['POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
-           'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'PointCloudVAE',
-           'pointcloud_vae']
+           'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'check_temperature',
+           'PointCloudVAE', 'pointcloud_vae']
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8620773c
 def chamfer_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -103,6 +103,14 @@ class SetAbstraction(nn.Module):
         rel = (gather(xyz, nb) - centres[:, :, None])/self.radius
         return centres, self.mlp(torch.cat([rel, gather(feats, nb)], -1)).max(2).values
 
+# %% ../../nbs/35_pointcloud_network.ipynb #9f58ac15
+def check_temperature(temperature) -> float:
+    "`temperature` as a float, or a `ValueError` unless it is finite and non-negative."
+    try: t = float(temperature)
+    except (TypeError, ValueError): raise ValueError(f"temperature must be a number, got {temperature!r}") from None
+    if not (math.isfinite(t) and t >= 0): raise ValueError(f"temperature must be finite and non-negative, got {temperature!r}")
+    return t
+
 # %% ../../nbs/35_pointcloud_network.ipynb #8a7ee837
 class PointCloudVAE(ConditionInputs, nn.Module):
     """FiLM-conditioned VAE over sets of `n_points` peaks (MNI mm / 100).
@@ -113,10 +121,12 @@ class PointCloudVAE(ConditionInputs, nn.Module):
     n_points : points per set (the cache's `N_POINTS`).
     latent_dim, embed_dim, width : latent code, condition embedding, and the base width of the layers.
     rff_features, rff_sigma : random Fourier features of the positions.
+    temperature : the prior's scale when sampling (`sample`): z ~ N(0, temperature^2 I); 1 is the prior, 0 the set at z = 0.
     """
     def __init__(self, cond_dims: dict, n_points: int = 30, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
-                 rff_features: int = 32, rff_sigma: float = 4.0):
+                 rff_features: int = 32, rff_sigma: float = 4.0, temperature: float = 1.0):
         super().__init__()
+        self.temperature = check_temperature(temperature)
         self._init_conditions(cond_dims, embed_dim)                 # slices, condition embeddings, cond_fill (25_cvae_network)
         self.n_points, self.latent_dim, w = n_points, latent_dim, width
         self.rff = RandomFourierFeatures(3, rff_features, rff_sigma)
@@ -130,7 +140,7 @@ class PointCloudVAE(ConditionInputs, nn.Module):
         self.template = nn.Parameter(torch.zeros(n_points, 3))
     def __repr__(self):
         return (f"PointCloudVAE({self.n_points} points, latent {self.latent_dim}, conditions {self.cond_dim}+{self.n_fields}, "
-                f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters)")
+                f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters, temperature {self.temperature:g})")
 
 # %% ../../nbs/35_pointcloud_network.ipynb #7f5ad0e4
 @patch
@@ -189,6 +199,15 @@ def generate(self: PointCloudVAE, z: torch.Tensor, batch: dict | None = None) ->
 def set_base_rate(self: PointCloudVAE, mean_map=None):
     "Nothing to set: a point set has no base-rate map (the training loop calls this for every kind)."
 
+# %% ../../nbs/35_pointcloud_network.ipynb #6eae3eb8
+@patch
+def sample(self: PointCloudVAE, n: int, batch: dict | None = None, temperature: float | None = None,
+           generator: torch.Generator | None = None) -> torch.Tensor:
+    "`n` point sets decoded from codes z ~ N(0, tau^2 I) under the batch's conditions (`generate`); tau is `temperature`, else the network's."
+    t = self.temperature if temperature is None else check_temperature(temperature)
+    z = torch.randn(n, self.latent_dim, generator=generator).to(self.template.device)
+    return self.generate(z*t, batch)
+
 # %% ../../nbs/35_pointcloud_network.ipynb #8e101ad3
 @patch
 def encode_batch(self: PointCloudVAE, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
@@ -198,7 +217,7 @@ def encode_batch(self: PointCloudVAE, batch: dict) -> tuple[torch.Tensor, torch.
     return self.encode(x, self.masked(cond, mask), mask)
 
 # %% ../../nbs/35_pointcloud_network.ipynb #e7b48a5f
-POINTCLOUD_ARGS = ('n_points', 'latent_dim', 'embed_dim', 'width', 'rff_features', 'rff_sigma')
+POINTCLOUD_ARGS = ('n_points', 'latent_dim', 'embed_dim', 'width', 'rff_features', 'rff_sigma', 'temperature')
 
 def pointcloud_vae(hparams: dict) -> PointCloudVAE:
     "The (untrained) `PointCloudVAE` a `PointCloudVAEModule`'s hyperparameters describe, with its `condition_encoder` and the conditions' training means."

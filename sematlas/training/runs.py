@@ -104,7 +104,8 @@ def run_lock(run_path: Path | str, wait: bool = True):
 # %% ../../nbs/33_runs.ipynb #6ac6cc01
 RELEASE_FILES = ('model.pt', 'config.yaml', 'run.json', 'metrics.csv', 'test_metrics.json', 'figures/final.png', 'figures/loss_curves.png')
 EVALUATION_FILES = ('eval.md', 'eval.json', 'eval.png', 'analysis.md', 'analysis.json',
-                    'ensemble.pt', 'calibration.md', 'calibration.json', 'reliability.png')   # a snapshot ensemble and its calibration (`49_calibration`)
+                    'ensemble.pt', 'calibration.md', 'calibration.json', 'reliability.png',   # a snapshot ensemble and its calibration (`49_calibration`)
+                    'generation.json')                                                       # a point-cloud model's sampling temperature (`44_pointcloud_eval`)
 
 def release_run(run: Run | Path | str, dest: Path | str, include_model: bool = True) -> Path:
     "Copy a finished run's small files (model file unless not `include_model`, config, metrics, final figures, evaluation, analysis, ensemble and calibration if any; no training checkpoints nor snapshots) to `dest`, atomically."
