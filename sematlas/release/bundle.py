@@ -74,7 +74,7 @@ def released_runs(root: Path | str | None = None, scale: str | None = 'full') ->
 
 # %% ../../nbs/65_bundle.ipynb #145397f9
 PARTS = ('maps', 'tables', 'onnx')
-MODEL_FILES = ('config.yaml', 'run.json', 'eval.md', 'eval.json', 'analysis.md', 'calibration.md', 'calibration.json')
+MODEL_FILES = ('config.yaml', 'run.json', 'eval.md', 'eval.json', 'analysis.md', 'calibration.md', 'calibration.json', 'generation.json')
 
 def _file_rows(folder: Path) -> list[dict]:
     return [{'path': p.relative_to(folder).as_posix(), 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}

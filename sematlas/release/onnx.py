@@ -94,6 +94,8 @@ def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inp
         md['conditions'] = json.dumps(condition_layout(enc))
         md['topic_names'] = json.dumps(list(enc.topic_names))
     if meta.get('topic_keywords'): md['topic_keywords'] = json.dumps(meta['topic_keywords'])
+    if getattr(net, 'temperature', None) is not None:           # the point-cloud model samples z ~ N(0, tau^2 I): scale z by it
+        md['temperature'] = str(float(net.temperature))
     return md
 
 # %% ../../nbs/64_onnx.ipynb #93ccf04d
