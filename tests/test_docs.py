@@ -55,3 +55,9 @@ def test_environment_mirrors_settings():
     have = {re.split(r'[<>=!~ ]', d, 1)[0].lower(): d.replace(' ', '') for d in listed if not d.startswith(('-e', 'python', 'pip'))}
     assert set(wanted) <= set(have), f"missing from environment.yml: {sorted(set(wanted) - set(have))}"
     assert all(have[k] == v for k, v in wanted.items()), {k: (have[k], v) for k, v in wanted.items() if have[k] != v}
+
+
+def test_readme_is_the_index_notebook():
+    "README.md is nbs/index.ipynb's text (the docs' home page), kept in step by scripts/sync_readme.py."
+    r = subprocess.run([sys.executable, str(ROOT/'scripts'/'sync_readme.py'), '--check'], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
