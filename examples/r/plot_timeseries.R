@@ -11,8 +11,9 @@ release <- args[1]; out <- args[2]
 read_table <- function(name) {
   path <- file.path(release, paste0(name, ".csv"))
   if (!file.exists(path)) stop(path, ": no such table (make the release with `sematlas export tables -o ", release, "`)", call. = FALSE)
-  # ids are text (keep them so); empty fields are missing values
-  read.csv(path, colClasses = c(id = "character"), na.strings = c("", "NA"), check.names = FALSE)
+  header <- scan(path, what = "", sep = ",", nlines = 1, quiet = TRUE)
+  # ids are text (keep them so: they are not numbers to compute with); empty fields are missing values
+  read.csv(path, colClasses = if ("id" %in% header) c(id = "character") else NA, na.strings = c("", "NA"), check.names = FALSE)
 }
 
 studies <- read_table("studies")
@@ -24,7 +25,7 @@ series <- read_table("timeseries_latent")
 cat(sprintf("studies: %d (%d-%d), peaks: %d (median %g per study)\n", nrow(studies), min(studies$year, na.rm = TRUE),
             max(studies$year, na.rm = TRUE), nrow(peaks), median(table(peaks$id))))
 cat("split:", paste(names(table(studies$split)), table(studies$split), sep = " ", collapse = ", "), "\n")
-cat("peaks per coordinate axis (MNI mm), range:", sprintf("x %.0f..%.0f, y %.0f..%.0f, z %.0f..%.0f",
+cat("peak coordinates (MNI152 mm):", sprintf("x %.0f..%.0f, y %.0f..%.0f, z %.0f..%.0f",
     min(peaks$x), max(peaks$x), min(peaks$y), max(peaks$y), min(peaks$z), max(peaks$z)), "\n")
 for (i in seq_len(nrow(models)))
   cat(sprintf("model %-24s %-10s %-8s latent %s\n", models$model[i], models$kind[i], models$status[i], models$latent_dim[i]))
@@ -36,10 +37,11 @@ if (!is.na(model) && !(model %in% with_series))
   stop("model ", model, " has no yearly series; models with one: ", paste(with_series, collapse = ", "), call. = FALSE)
 
 if (capabilities("cairo")) png(out, width = 1100, height = 450, type = "cairo") else png(out, width = 1100, height = 450)
-par(mfrow = c(1, 2), mar = c(4.5, 4.5, 3, 1))
-per_year <- table(studies$year)
-barplot(per_year, las = 2, col = "grey70", border = NA, xlab = "publication year", ylab = "studies",
-        main = sprintf("%d studies, %d peaks", nrow(studies), nrow(peaks)))
+par(mfrow = c(1, 2), mar = c(5.5, 4.5, 3, 1))
+years <- studies$year[!is.na(studies$year)]
+per_year <- table(factor(years, levels = seq(min(years), max(years))))      # years without studies show as gaps
+barplot(per_year, las = 2, col = "grey70", border = NA, ylab = "studies", main = sprintf("%d studies, %d peaks", nrow(studies), nrow(peaks)))
+mtext("publication year", side = 1, line = 4)
 if (is.na(model)) {
   plot.new(); title(main = "no model with a yearly series in this release")
 } else {

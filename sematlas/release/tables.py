@@ -4,7 +4,7 @@
 
 # %% ../../nbs/63_tables.ipynb #72d75daa
 from __future__ import annotations
-import json, re, shutil, time
+import json, re, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -25,6 +25,7 @@ def release_runs(scale: str = 'full', root: Path | str | None = None) -> list[Pa
     return [d for d in sorted(root.iterdir()) if (d/'model.pt').exists() and (d/'config.yaml').exists()
             and Run(d).config.data.scale == scale]
 
+# %% ../../nbs/63_tables.ipynb #ddd7855e
 def run_data_folder(run, data_dir: Path | str | None = None) -> Path:
     "The prepared-data folder of `run`: `data_dir/derived/<scale>[-<source>]` when `data_dir` is given, else its config's."
     from sematlas.data.prepare import derived_dir
@@ -33,7 +34,7 @@ def run_data_folder(run, data_dir: Path | str | None = None) -> Path:
     if data_dir is not None: return Path(data_dir)/'derived'/name
     return Path(d.derived_dir) if d.derived_dir else derived_dir(d.scale, d.source)
 
-# %% ../../nbs/63_tables.ipynb #b90fb427
+# %% ../../nbs/63_tables.ipynb #12f73b26
 def _text_columns(df: pd.DataFrame) -> pd.DataFrame:
     "The frame with every text column as pandas' `string` dtype (missing values NA, empty text missing)."
     df = df.copy()
@@ -64,7 +65,7 @@ def prepared_tables(folder: Path | str) -> dict[str, pd.DataFrame]:
            'cleaning_report': pd.read_csv(t/'report.csv', keep_default_na=False), 'splits': split}
     return {k: _text_columns(v) for k, v in out.items()}
 
-# %% ../../nbs/63_tables.ipynb #16afd94e
+# %% ../../nbs/63_tables.ipynb #508b584e
 class DataNotReady(RuntimeError):
     "A model's prepared data are missing or are not the data it was trained on."
 
@@ -77,7 +78,7 @@ def _datamodule_at(run, folder: Path, batch_size: int):
         def config(self): return super().config.with_overrides({'data.derived_dir': str(folder)})
     return run_datamodule(_At(run.path), batch_size)
 
-# %% ../../nbs/63_tables.ipynb #60409d5a
+# %% ../../nbs/63_tables.ipynb #77b344d6
 def latent_table(run_dir: Path | str, data_dir: Path | str | None = None, device: str = 'cpu', cache_dir: Path | str | None = None,
                  batch_size: int = 32) -> pd.DataFrame:
     """Posterior mean (`mu_<k>`) and log-variance (`logvar_<k>`) of every study of a run's data, with its split; float32.
@@ -106,7 +107,7 @@ def latent_table(run_dir: Path | str, data_dir: Path | str | None = None, device
                            **{f'logvar_{k}': c['logvar'][:, k].astype('float32') for k in range(d)}}) for s, c in codes.items()]
     return pd.concat(parts, ignore_index=True)
 
-# %% ../../nbs/63_tables.ipynb #2167fa02
+# %% ../../nbs/63_tables.ipynb #f31f5905
 CLUSTERS_ELSEWHERE = {'vae-full-4mm': Path('docs')/'figures'/'clusters'}
 "Released models whose cluster tables `48_clusters` wrote outside their run folder (relative to the project); the others' are in `<run>/analysis`."
 
@@ -123,7 +124,7 @@ def cluster_tables(run_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, Pat
         return add(labels), add(desc), d
     return pd.DataFrame(), pd.DataFrame(), None
 
-# %% ../../nbs/63_tables.ipynb #d8c96555
+# %% ../../nbs/63_tables.ipynb #e9f048d4
 def series_tables(run_dir: Path | str) -> tuple[dict[str, pd.DataFrame], Path | None]:
     """A run's yearly latent series (`zeitgeist/yearly.parquet`, `save_series`) as long tables, each with a `model` column:
     `timeseries_latent` (year, dimension: count, mean and its band, sd), `timeseries_topics` (year, topic: share and band) and
@@ -143,7 +144,7 @@ def series_tables(run_dir: Path | str) -> tuple[dict[str, pd.DataFrame], Path | 
     tabs = {'timeseries_latent': lat, 'timeseries_topics': top, 'timeseries_cov': cov}
     return {k: _text_columns(v.assign(model=name)[['model', *v.columns]]) for k, v in tabs.items()}, path
 
-# %% ../../nbs/63_tables.ipynb #e32b6ebf
+# %% ../../nbs/63_tables.ipynb #e0733de7
 MNI = 'mm (MNI152)'
 COLUMNS = {
     'id': ('', 'study id (PubMed id for Neurosynth studies; NeuroQuery\'s id in the merged data)'),
@@ -200,7 +201,7 @@ PATTERNS = (
 )
 "Descriptions of columns that come in families (regular expression, unit, meaning); `k` is the number after the underscore."
 
-# %% ../../nbs/63_tables.ipynb #07afc23a
+# %% ../../nbs/63_tables.ipynb #53a6499e
 def _type_name(s: pd.Series) -> str:
     "A column's storage type as the dictionary names it: string, bool, int64, Int64 (with missing), float32 or float64."
     if isinstance(s.dtype, pd.StringDtype): return 'string'
@@ -220,7 +221,7 @@ def data_dictionary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if missing: raise ValueError(f"columns without a description in COLUMNS or PATTERNS: {', '.join(missing)}")
     return pd.DataFrame(rows, dtype='string')
 
-# %% ../../nbs/63_tables.ipynb #79ab666d
+# %% ../../nbs/63_tables.ipynb #f57a79c5
 def write_table(df: pd.DataFrame, folder: Path, name: str) -> dict:
     "Write `df` as `folder/<name>.parquet` and `.csv`; return its rows, columns and each file's name, size and sha256."
     out = {'rows': len(df), 'columns': len(df.columns)}
@@ -231,7 +232,7 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> dict:
         out[fmt] = {'file': p.name, 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}
     return out
 
-# %% ../../nbs/63_tables.ipynb #235a85ed
+# %% ../../nbs/63_tables.ipynb #7a3691b3
 _CSV_TYPES = {'string': 'string', 'bool': 'bool', 'boolean': 'boolean', 'int64': 'int64', 'Int64': 'Int64', 'float32': 'float32', 'float64': 'float64'}
 
 def read_table(folder: Path | str, name: str, fmt: str = 'parquet') -> pd.DataFrame:
@@ -248,7 +249,7 @@ def read_table(folder: Path | str, name: str, fmt: str = 'parquet') -> pd.DataFr
     exact = {'float_precision': 'round_trip'} if int(pd.__version__.split('.')[0]) < 3 else {}   # pandas 3 reads floats exactly by default
     return pd.read_csv(path, dtype={c: _CSV_TYPES[t] for c, t in types.items()}, keep_default_na=False, na_values=[''], **exact)
 
-# %% ../../nbs/63_tables.ipynb #f57a79c5
+# %% ../../nbs/63_tables.ipynb #a6389ac0
 MANIFEST_FORMAT = 'sematlas-release-tables/1'
 
 def verify_release(folder: Path | str) -> dict:
@@ -263,7 +264,7 @@ def verify_release(folder: Path | str) -> dict:
     if bad or extra: raise ValueError(f"{folder}: files changed or missing: {bad}; files not in the manifest: {extra}")
     return man
 
-# %% ../../nbs/63_tables.ipynb #a6389ac0
+# %% ../../nbs/63_tables.ipynb #34e4e887
 def _resolve_runs(runs, scale: str) -> tuple[list[Path], bool]:
     "The run folders to export (names under runs/release, or paths), and whether each one must succeed (named explicitly)."
     if runs is None: return release_runs(scale), False
@@ -284,7 +285,7 @@ def _source_suffix(folder: Path, scale: str, base: Path) -> str:
     n = folder.name[len(scale) + 1:] if folder.name.startswith(f'{scale}-') else folder.name
     return '_' + re.sub(r'\W+', '_', n)
 
-# %% ../../nbs/63_tables.ipynb #0277998c
+# %% ../../nbs/63_tables.ipynb #2f0f0709
 def _model_row(run, folder: Path, codes: pd.DataFrame | None, note: str) -> dict:
     "The `models` table's row of a run: what it is, which data, its hashes, and what the export did with it."
     cfg, info = run.config, run.info
@@ -294,6 +295,7 @@ def _model_row(run, folder: Path, codes: pd.DataFrame | None, note: str) -> dict
             'n_studies': len(codes) if codes is not None else None, 'model_sha256': sha256_file(run.model_path),
             'data_manifest_hash': info.get('manifest_hash'), 'table': f'latents_{run.path.name}' if codes is not None else None}
 
+# %% ../../nbs/63_tables.ipynb #cce22cce
 ENCODING_NOTE = "posterior of the study's map (or point set) and observed conditions, as in evaluation (split_codes)"
 
 def _data_record(folder: Path) -> dict:
@@ -302,7 +304,7 @@ def _data_record(folder: Path) -> dict:
     return {'folder': folder.name, 'manifest_hash': m['manifest_hash'], 'scale': m.get('scale'), 'params': m.get('params', {}),
             'inputs': m.get('inputs', {}), 'counts': m.get('counts', {})}
 
-# %% ../../nbs/63_tables.ipynb #34e4e887
+# %% ../../nbs/63_tables.ipynb #58d3cde5
 EMPTY = {'cluster_labels': ['model', 'id', 'split', 'hdbscan', 'kmeans'],
          'clusters': ['model', 'cluster', 'n', 'share', 'year_median', 'year_q25', 'year_q75', 'regions', 'topics'],
          'timeseries_latent': ['model', 'year', 'n_studies', 'dim', 'mean', 'mean_lo', 'mean_hi', 'sd', 'level'],
@@ -348,7 +350,7 @@ def _gather(runs: list[Path], strict: bool, base: Path, scale: str, data_dir, de
     tables['models'] = _text_columns(models)
     return tables, records, data
 
-# %% ../../nbs/63_tables.ipynb #2f0f0709
+# %% ../../nbs/63_tables.ipynb #4bd1336c
 def dictionary_markdown(dd: pd.DataFrame, rows: dict) -> str:
     "The data dictionary as Markdown: one section per table (with its row count), one row per column."
     out = ['# Data dictionary', '', 'Each table is written as `<table>.parquet` and `<table>.csv` (missing values are empty CSV fields). '
@@ -369,7 +371,7 @@ def _write_release(tables: dict, manifest: dict, out: Path) -> dict:
     (out/'manifest.json').write_text(json.dumps(manifest, indent=1, default=str) + '\n')
     return manifest
 
-# %% ../../nbs/63_tables.ipynb #cce22cce
+# %% ../../nbs/63_tables.ipynb #c7a63529
 def export_tables(out_dir: Path | str, runs=None, data_dir: Path | str | None = None, scale: str = 'full', device: str = 'cpu',
                   progress: bool = True, cache_dir: Path | str | None = None) -> Path:
     """Write the release tables (Parquet and CSV), their data dictionary and manifest into `out_dir`, in one step.
