@@ -396,7 +396,7 @@ def _write_release(tables: dict, manifest: dict, out: Path) -> dict:
 
 # %% ../../nbs/63_tables.ipynb #5fcc5f96
 def export_tables(out_dir: Path | str, runs=None, data_dir: Path | str | None = None, scale: str = 'full', device: str = 'cpu',
-                  progress: bool = True, cache_dir: Path | str | None = None) -> Path:
+                  progress: bool = True, cache_dir: Path | str | None = None, strict: bool | None = None) -> Path:
     """Write the release tables (Parquet and CSV), their data dictionary and manifest into `out_dir`, in one step.
 
     Parameters
@@ -408,6 +408,8 @@ def export_tables(out_dir: Path | str, runs=None, data_dir: Path | str | None = 
     scale : the data scale whose tables are written ('mock', 'subset', 'full').
     device : where the encoders run ('cpu', 'cuda').
     cache_dir : where the latent codes are cached (`model_codes`; default runs/codes).
+    strict : whether a model whose data are not prepared is an error (True) or is skipped, with the reason in the
+        manifest (False); default: strict when `runs` are named.
 
     Returns
     -------
@@ -422,7 +424,8 @@ def export_tables(out_dir: Path | str, runs=None, data_dir: Path | str | None = 
         raise FileExistsError(f"{out}: a folder with other files; give a new folder (an earlier export is replaced, nothing else is)")
     log = print if progress else (lambda *a, **k: None)
     base = Path(data_dir)/'derived'/scale if data_dir is not None else derived_dir(scale)
-    run_dirs, strict = _resolve_runs(runs, scale)
+    run_dirs, named = _resolve_runs(runs, scale)
+    strict = named if strict is None else strict
     tables, models, data = _gather(run_dirs, strict, base, scale, data_dir, device, cache_dir, log)
     manifest = {'format': MANIFEST_FORMAT, 'created': time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime()), 'sematlas_version': sematlas.__version__,
                 'scale': scale, 'data_version': data[base.name]['manifest_hash'], 'data': data, 'models': models}
