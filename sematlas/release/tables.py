@@ -34,7 +34,7 @@ def run_data_folder(run, data_dir: Path | str | None = None) -> Path:
     if data_dir is not None: return Path(data_dir)/'derived'/name
     return Path(d.derived_dir) if d.derived_dir else derived_dir(d.scale, d.source)
 
-# %% ../../nbs/63_tables.ipynb #12f73b26
+# %% ../../nbs/63_tables.ipynb #9858157a
 def _text_columns(df: pd.DataFrame) -> pd.DataFrame:
     "The frame with every text column as pandas' `string` dtype (missing values NA, empty text missing)."
     df = df.copy()
@@ -65,7 +65,7 @@ def prepared_tables(folder: Path | str) -> dict[str, pd.DataFrame]:
            'cleaning_report': pd.read_csv(t/'report.csv', keep_default_na=False), 'splits': split}
     return {k: _text_columns(v) for k, v in out.items()}
 
-# %% ../../nbs/63_tables.ipynb #508b584e
+# %% ../../nbs/63_tables.ipynb #14e9032c
 class DataNotReady(RuntimeError):
     "A model's prepared data are missing or are not the data it was trained on."
 
@@ -83,7 +83,7 @@ def _datamodule_at(run, folder: Path, batch_size: int):
         raise DataNotReady(f"{run.path.name}: its data in {folder} are not ready ({type(e).__name__}: {str(e)[:300]}); prepare them with "
                            f"`sematlas prepare` for scale {d.scale!r}, source {d.source!r}, {d.res} mm") from e
 
-# %% ../../nbs/63_tables.ipynb #77b344d6
+# %% ../../nbs/63_tables.ipynb #61c9e670
 class _OnFirstUse:
     """A run's datamodule, set up only when something besides its data hash is asked for: `model_codes` needs the
     studies' maps only for splits whose codes are not cached yet (setting up the text model's data takes minutes)."""
@@ -94,7 +94,7 @@ class _OnFirstUse:
         if self._dm is None: self._dm = _datamodule_at(*self._args)
         return getattr(self._dm, name)
 
-# %% ../../nbs/63_tables.ipynb #14e9032c
+# %% ../../nbs/63_tables.ipynb #2167fa02
 def latent_table(run_dir: Path | str, data_dir: Path | str | None = None, device: str = 'cpu', cache_dir: Path | str | None = None,
                  batch_size: int = 32) -> pd.DataFrame:
     """Posterior mean (`mu_<k>`) and log-variance (`logvar_<k>`) of every study of a run's data, with its split; float32.
@@ -122,7 +122,7 @@ def latent_table(run_dir: Path | str, data_dir: Path | str | None = None, device
                            **{f'logvar_{k}': c['logvar'][:, k].astype('float32') for k in range(d)}}) for s, c in codes.items()]
     return pd.concat(parts, ignore_index=True)
 
-# %% ../../nbs/63_tables.ipynb #e9f048d4
+# %% ../../nbs/63_tables.ipynb #07afc23a
 CLUSTERS_ELSEWHERE = {'vae-full-4mm': Path('docs')/'figures'/'clusters'}
 "Released models whose cluster tables `48_clusters` wrote outside their run folder (relative to the project); the others' are in `<run>/analysis`."
 
@@ -139,7 +139,7 @@ def cluster_tables(run_dir: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, Pat
         return add(labels), add(desc), d
     return pd.DataFrame(), pd.DataFrame(), None
 
-# %% ../../nbs/63_tables.ipynb #98340fe0
+# %% ../../nbs/63_tables.ipynb #e0733de7
 def series_tables(run_dir: Path | str) -> tuple[dict[str, pd.DataFrame], Path | None]:
     """A run's yearly latent series (`zeitgeist/yearly.parquet`, `save_series`) as long tables, each with a `model` column:
     `timeseries_latent` (year, dimension: count, mean and its band, sd), `timeseries_topics` (year, topic: share and band) and
@@ -159,7 +159,7 @@ def series_tables(run_dir: Path | str) -> tuple[dict[str, pd.DataFrame], Path | 
     tabs = {'timeseries_latent': lat, 'timeseries_topics': top, 'timeseries_cov': cov}
     return {k: _text_columns(v.assign(model=name)[['model', *v.columns]]) for k, v in tabs.items()}, path
 
-# %% ../../nbs/63_tables.ipynb #53a6499e
+# %% ../../nbs/63_tables.ipynb #7a3691b3
 MNI = 'mm (MNI152)'
 COLUMNS = {
     'id': ('', 'study id (PubMed id for Neurosynth studies; NeuroQuery\'s id in the merged data)'),
@@ -216,7 +216,7 @@ PATTERNS = (
 )
 "Descriptions of columns that come in families (regular expression, unit, meaning); `k` is the number after the underscore."
 
-# %% ../../nbs/63_tables.ipynb #79ab666d
+# %% ../../nbs/63_tables.ipynb #a6389ac0
 def _type_name(s: pd.Series) -> str:
     "A column's storage type as the dictionary names it: string, bool, int64, Int64 (with missing), float32 or float64."
     if isinstance(s.dtype, pd.StringDtype): return 'string'
@@ -236,7 +236,7 @@ def data_dictionary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     if missing: raise ValueError(f"columns without a description in COLUMNS or PATTERNS: {', '.join(missing)}")
     return pd.DataFrame(rows, dtype='string')
 
-# %% ../../nbs/63_tables.ipynb #7a3691b3
+# %% ../../nbs/63_tables.ipynb #2f0f0709
 def write_table(df: pd.DataFrame, folder: Path, name: str) -> dict:
     "Write `df` as `folder/<name>.parquet` and `.csv`; return its rows, columns and each file's name, size and sha256."
     out = {'rows': len(df), 'columns': len(df.columns)}
@@ -247,7 +247,7 @@ def write_table(df: pd.DataFrame, folder: Path, name: str) -> dict:
         out[fmt] = {'file': p.name, 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}
     return out
 
-# %% ../../nbs/63_tables.ipynb #a6389ac0
+# %% ../../nbs/63_tables.ipynb #cce22cce
 _CSV_TYPES = {'string': 'string', 'bool': 'bool', 'boolean': 'boolean', 'int64': 'int64', 'Int64': 'Int64', 'float32': 'float32', 'float64': 'float64'}
 
 def read_table(folder: Path | str, name: str, fmt: str = 'parquet') -> pd.DataFrame:
@@ -264,7 +264,7 @@ def read_table(folder: Path | str, name: str, fmt: str = 'parquet') -> pd.DataFr
     exact = {'float_precision': 'round_trip'} if int(pd.__version__.split('.')[0]) < 3 else {}   # pandas 3 reads floats exactly by default
     return pd.read_csv(path, dtype={c: _CSV_TYPES[t] for c, t in types.items()}, keep_default_na=False, na_values=[''], **exact)
 
-# %% ../../nbs/63_tables.ipynb #0277998c
+# %% ../../nbs/63_tables.ipynb #58d3cde5
 MANIFEST_FORMAT = 'sematlas-release-tables/1'
 
 def verify_release(folder: Path | str) -> dict:
@@ -279,7 +279,7 @@ def verify_release(folder: Path | str) -> dict:
     if bad or extra: raise ValueError(f"{folder}: files changed or missing: {bad}; files not in the manifest: {extra}")
     return man
 
-# %% ../../nbs/63_tables.ipynb #2f0f0709
+# %% ../../nbs/63_tables.ipynb #c7a63529
 def _resolve_runs(runs, scale: str) -> tuple[list[Path], bool]:
     "The run folders to export (names under runs/release, or paths), and whether each one must succeed (named explicitly)."
     if runs is None: return release_runs(scale), False
@@ -300,7 +300,7 @@ def _source_suffix(folder: Path, scale: str, base: Path) -> str:
     n = folder.name[len(scale) + 1:] if folder.name.startswith(f'{scale}-') else folder.name
     return '_' + re.sub(r'\W+', '_', n)
 
-# %% ../../nbs/63_tables.ipynb #cce22cce
+# %% ../../nbs/63_tables.ipynb #fbf5963e
 def _model_row(run, folder: Path, codes: pd.DataFrame | None, note: str) -> dict:
     "The `models` table's row of a run: what it is, which data, its hashes, and what the export did with it."
     cfg, info = run.config, run.info
@@ -310,7 +310,7 @@ def _model_row(run, folder: Path, codes: pd.DataFrame | None, note: str) -> dict
             'n_studies': len(codes) if codes is not None else None, 'model_sha256': sha256_file(run.model_path),
             'data_manifest_hash': info.get('manifest_hash'), 'table': f'latents_{run.path.name}' if codes is not None else None}
 
-# %% ../../nbs/63_tables.ipynb #58d3cde5
+# %% ../../nbs/63_tables.ipynb #5fcc5f96
 ENCODING_NOTE = "posterior of the study's map (or point set) and observed conditions, as in evaluation (split_codes)"
 
 def _data_record(folder: Path) -> dict:
@@ -319,7 +319,7 @@ def _data_record(folder: Path) -> dict:
     return {'folder': folder.name, 'manifest_hash': m['manifest_hash'], 'scale': m.get('scale'), 'params': m.get('params', {}),
             'inputs': m.get('inputs', {}), 'counts': m.get('counts', {})}
 
-# %% ../../nbs/63_tables.ipynb #4bd1336c
+# %% ../../nbs/63_tables.ipynb #1f68a479
 def _shown(path: Path | None) -> str | None:
     "A path as the manifest records it: relative to the project when inside it."
     from sematlas.data.manifest import project_root
@@ -327,7 +327,7 @@ def _shown(path: Path | None) -> str | None:
     try: return Path(path).resolve().relative_to((project_root() or Path.cwd()).resolve()).as_posix()
     except ValueError: return str(path)
 
-# %% ../../nbs/63_tables.ipynb #c7a63529
+# %% ../../nbs/63_tables.ipynb #eb004e71
 EMPTY = {'cluster_labels': ['model', 'id', 'split', 'hdbscan', 'kmeans'],
          'clusters': ['model', 'cluster', 'n', 'share', 'year_median', 'year_q25', 'year_q75', 'regions', 'topics'],
          'timeseries_latent': ['model', 'year', 'n_studies', 'dim', 'mean', 'mean_lo', 'mean_hi', 'sd', 'level'],
@@ -373,7 +373,7 @@ def _gather(runs: list[Path], strict: bool, base: Path, scale: str, data_dir, de
     tables['models'] = _text_columns(models)
     return tables, records, data
 
-# %% ../../nbs/63_tables.ipynb #fbf5963e
+# %% ../../nbs/63_tables.ipynb #c71095b4
 def dictionary_markdown(dd: pd.DataFrame, rows: dict) -> str:
     "The data dictionary as Markdown: one section per table (with its row count), one row per column."
     out = ['# Data dictionary', '', 'Each table is written as `<table>.parquet` and `<table>.csv` (missing values are empty CSV fields). '
@@ -394,7 +394,7 @@ def _write_release(tables: dict, manifest: dict, out: Path) -> dict:
     (out/'manifest.json').write_text(json.dumps(manifest, indent=1, default=str) + '\n')
     return manifest
 
-# %% ../../nbs/63_tables.ipynb #5fcc5f96
+# %% ../../nbs/63_tables.ipynb #4484cf71
 def export_tables(out_dir: Path | str, runs=None, data_dir: Path | str | None = None, scale: str = 'full', device: str = 'cpu',
                   progress: bool = True, cache_dir: Path | str | None = None, strict: bool | None = None) -> Path:
     """Write the release tables (Parquet and CSV), their data dictionary and manifest into `out_dir`, in one step.
