@@ -451,7 +451,7 @@ def _export(args) -> int:
     if args.part == 'all':
         from sematlas.release.bundle import PARTS, export_all
         parts = tuple(p for p in PARTS if p not in (args.skip or ()))
-        export_all(out, args.runs, args.data_dir, parts, args.device, args.n_samples, args.seed, not args.no_check)
+        export_all(out, args.runs, args.data_root, parts, args.device, args.n_samples, args.seed, not args.no_check)
     elif args.part == 'maps':
         from sematlas.release.bundle import export_maps
         export_maps(out, args.model, n_samples=args.n_samples, seed=args.seed, device=args.device)
@@ -460,7 +460,7 @@ def _export(args) -> int:
         export_released(out, args.runs, check=not args.no_check)
     else:
         from sematlas.release.tables import export_tables
-        export_tables(out, runs=args.runs, data_dir=args.data_dir, device=args.device)
+        export_tables(out, runs=args.runs, data_dir=args.data_root, device=args.device)
     files = [p for p in out.rglob('*') if p.is_file()]
     print(f"wrote {out}: {len(files)} files, {sum(p.stat().st_size for p in files)/1e6:.1f} MB")
     return 0
@@ -473,7 +473,7 @@ def add_export(sub):
     p.add_argument('-o', '--out', type=Path, required=True, help='output folder (replaced once complete)')
     p.add_argument('--runs', nargs='+', default=None, help='released models by name (default: every full-scale one)')
     p.add_argument('--skip', nargs='+', choices=('tables', 'onnx', 'maps'), default=None, help='parts that `all` leaves out')
-    p.add_argument('--data-dir', type=Path, default=None, help='Neurosynth files (default: found or downloaded, as `prepare`)')
+    p.add_argument('--data-root', type=Path, default=None, help='tables: the data root holding derived/, where `prepare` wrote (default data/, or $SEMATLAS_DATA_DIR)')
     p.add_argument('--model', type=Path, default=None, help='maps: a model file with topics (default: the released conditional model)')
     p.add_argument('--n-samples', type=_positive, default=32, help='maps: prior draws averaged into each expected map')
     p.add_argument('--seed', type=int, default=0)

@@ -100,14 +100,14 @@ _PART_TEXT = {
 
 Studies, peaks, exclusions, splits, every study's latent code in each model, cluster labels and the yearly
 series; `data_dictionary.csv` gives each column's type, unit and meaning, `manifest.json` the hashes.
-R: `Rscript examples/r/plot_timeseries.R <this folder> out.png` (in the sematlas repository).
+R: `Rscript examples/r/plot_timeseries.R tables out.png` (the script is in the sematlas repository).
 """,
     'onnx': """## onnx/: the models as ONNX graphs (onnxruntime in Python, C++, C#, Java, JavaScript)
 
 `<model>/generator.onnx` (conditions, mask, z -> map), `<model>/encoder.onnx` (map -> mu, logvar),
 `pointcloud-full/pointcloud-generator.onnx` (conditions, mask, z -> peaks in MNI mm) and, for the text model,
 `text-encoder.onnx`. Each graph's metadata holds the grid and its affine, the condition layout, the topic names
-and the vocabulary. Node.js: `node examples/node/generate.js <model>/generator.onnx out.nii.gz --topic memory`.
+and the vocabulary. Node.js: `node examples/node/generate.js onnx/cvae-full-4mm/generator.onnx out.nii.gz --topic memory`.
 """,
 }
 
@@ -124,8 +124,9 @@ def release_readme(parts: tuple, runs: list[str]) -> str:
 def export_all(out_dir: Path | str, runs: list[str] | None = None, data_dir: Path | str | None = None, parts: tuple = PARTS,
                device: str = 'cpu', n_samples: int = 32, seed: int = 0, check: bool = True, progress: bool = True) -> Path:
     """Write the release folder: `parts` of `PARTS` (topic atlas, tables, ONNX graphs) for the released full-scale models
-    (`runs`, default all), each model's config and reports under `models/`, a README and `manifest.json`."""
-    released = released_runs()
+    (`runs`, default all), each model's config and reports under `models/`, a README and `manifest.json`.
+    `data_dir` is the data root holding `derived/` (default `data/`) that the tables are read from."""
+    released, named = released_runs(), runs
     runs = list(runs) if runs else list(released)
     unknown = sorted(set(runs) - set(released)) + sorted(set(parts) - set(PARTS))
     if unknown: raise ValueError(f"unknown {unknown}: released full-scale models are {sorted(released)}, parts {list(PARTS)}")
@@ -135,7 +136,7 @@ def export_all(out_dir: Path | str, runs: list[str] | None = None, data_dir: Pat
             say('maps: the topic atlas'); export_maps(tmp/'maps', n_samples=n_samples, seed=seed, device=device)
         if 'tables' in parts:
             from sematlas.release.tables import export_tables
-            say('tables'); export_tables(tmp/'tables', runs=runs, data_dir=data_dir, device=device, progress=progress)
+            say('tables'); export_tables(tmp/'tables', runs=named, data_dir=data_dir, device=device, progress=progress)   # unnamed: skip unprepared data, say why
         if 'onnx' in parts:
             from sematlas.release.onnx import export_released
             with_model = [n for n in runs if (released[n]/'model.pt').exists()]
