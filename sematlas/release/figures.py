@@ -30,8 +30,9 @@ def save_figure(fig, table: pd.DataFrame, out_dir: Path | str, name: str, format
     if table is None or not len(table): raise ValueError(f"{name}: a figure needs the table of the numbers it shows")
     out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
     written = []
-    for fmt in formats:
-        with atomic_path(out/f'{name}.{fmt}') as tmp: fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches='tight', metadata={'Date': None} if fmt == 'svg' else None)
+    for fmt in formats:                                       # no date and a fixed salt for SVG ids: a rebuilt figure is the same file
+        with atomic_path(out/f'{name}.{fmt}') as tmp, plt.rc_context({'svg.hashsalt': f'sematlas-{name}'}):
+            fig.savefig(tmp, format=fmt, dpi=dpi, bbox_inches='tight', metadata={'Date': None} if fmt == 'svg' else None)
         written.append(out/f'{name}.{fmt}')
     with atomic_path(out/f'{name}.csv') as tmp: table.to_csv(tmp, index=False, float_format='%.6g')
     plt.close(fig)
