@@ -98,6 +98,7 @@ def data_link(data: bytes, filename: str, label: str | None = None, mime: str = 
     return (f'<a class="sematlas-download {cls}" download="{html.escape(filename)}" href="{href}" '
             f'style="margin-right:1em" title="{len(data)/1e3:,.0f} kB">&#x2193; {html.escape(label or filename)}</a>')
 
+# %% ../../nbs/62_platform.ipynb #86d40903
 def link_data(link: str) -> bytes:
     "The file inside a `data_link` (what the browser saves)."
     return base64.b64decode(link.split('base64,', 1)[1].split('"', 1)[0])
@@ -409,6 +410,7 @@ def release_file_list(self: DiscoveryPlatform) -> list[Path]:
     dirs = self.current.files() + ([Path(self.release_dir)] if self.release_dir else [])
     return sorted({f for d in dirs if Path(d).is_dir() for f in Path(d).rglob('*') if f.is_file()})
 
+# %% ../../nbs/62_platform.ipynb #feccd33e
 @patch
 def release_download(self: DiscoveryPlatform, path: Path | str | None = None) -> str:
     "Make a download link of a release file (default the one chosen); files over `MAX_LINK_MB` are refused with a note."

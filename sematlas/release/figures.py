@@ -50,6 +50,7 @@ def qc_tables(derived_dir: Path | str) -> dict:
             'splits': pd.DataFrame({'split': ['train', 'val', 'test'], 'studies': [len(splits[s]) for s in ('train', 'val', 'test')]}),
             'excluded': pd.read_csv(t/'excluded_studies.csv')}
 
+# %% ../../nbs/66_figures.ipynb #3dff59ce
 def qc_figure(q: dict):
     "Four panels of the pipeline's numbers (`qc_tables`) and their long table (panel, label, quantity, value)."
     import matplotlib.pyplot as plt
@@ -95,12 +96,14 @@ def model_table(release_dir: Path | str) -> pd.DataFrame:
     if not rows: raise FileNotFoundError(f"{release_dir}: no */eval.json")
     return pd.DataFrame(rows)
 
+# %% ../../nbs/66_figures.ipynb #8cc496aa
 def paired_table(release_dir: Path | str) -> pd.DataFrame:
     "The paired bootstrap differences (model minus baseline, with 95% intervals) of every released run's evaluation."
     rows = [{'model': ev.parent.name, 'comparison': c, 'metric': k, 'difference': r['difference'], 'ci95_lo': r['ci95'][0], 'ci95_hi': r['ci95'][1], 'n': r['n']}
             for ev in sorted(Path(release_dir).glob('*/eval.json')) for c, d in json.loads(ev.read_text()).get('paired', {}).items() for k, r in d.items()]
     return pd.DataFrame(rows)
 
+# %% ../../nbs/66_figures.ipynb #c491f7ad
 def comparison_figure(table: pd.DataFrame, metrics=('r', 'dice_5', 'peak_auc'), models=None):
     "Dot plots with 95% intervals: one panel per metric, one row per model and method (`model_table` rows; `models` picks runs)."
     import matplotlib.pyplot as plt
@@ -120,6 +123,7 @@ def comparison_figure(table: pd.DataFrame, metrics=('r', 'dice_5', 'peak_auc'), 
     fig.tight_layout()
     return fig, t.reset_index(drop=True)
 
+# %% ../../nbs/66_figures.ipynb #abf98918
 def paired_figure(paired: pd.DataFrame, metrics=('r', 'dice_5', 'peak_auc')):
     "The model-minus-baseline differences with their paired bootstrap 95% intervals, one panel per metric."
     import matplotlib.pyplot as plt
@@ -203,6 +207,7 @@ def reliability_figure(calibration: Path | str | dict):
     fig = reliability_diagram(curves, titles={m: f"{m}: ECE {c[m]['ece_test']:.3f} (test, {c['studies']['test']} studies)" for m in MODES})
     return fig, pd.DataFrame(rows)
 
+# %% ../../nbs/66_figures.ipynb #ea3e623b
 def uncertainty_figure(ensemble, query: str = 'working memory', year: int = 2010, n_regions: int = 3):
     "The ensemble's expected map and its three standard deviations for one query; the table gives each layer's top atlas regions."
     import matplotlib.pyplot as plt
@@ -252,6 +257,7 @@ def cca_figure_from_table(corr: pd.DataFrame, n_components: int = 12):
     ax.legend(fontsize=7, ncol=2); fig.tight_layout()
     return fig, t
 
+# %% ../../nbs/66_figures.ipynb #243a7116
 def clusters_figure_from_table(clusters: pd.DataFrame, title: str = ''):
     "Cluster sizes and their publication years (median, quartiles), labelled by the top topic; the table is the clusters'."
     import matplotlib.pyplot as plt
