@@ -457,7 +457,8 @@ def _export(args) -> int:
         export_maps(out, args.model, n_samples=args.n_samples, seed=args.seed, device=args.device)
     elif args.part == 'onnx':
         from sematlas.release.onnx import export_released
-        export_released(out, args.runs, check=not args.no_check)
+        from sematlas.release.tables import release_runs
+        export_released(out, args.runs or [d.name for d in release_runs()], check=not args.no_check)
     else:
         from sematlas.release.tables import export_tables
         export_tables(out, runs=args.runs, data_dir=args.data_root, device=args.device)

@@ -6,17 +6,16 @@
 from __future__ import annotations
 import json
 import shutil
-import yaml
 from pathlib import Path
 import nibabel as nib
 import numpy as np
 import pandas as pd
 from ..apps.counterfactual import CounterfactualMachine, RELEASED_MODEL
 from ..data.manifest import atomic_path, project_root, sha256_file
+from .tables import release_runs
 
 # %% auto #0
-__all__ = ['PARTS', 'MODEL_FILES', 'topic_atlas', 'ensemble_topic_sd', 'export_maps', 'released_runs', 'release_readme',
-           'export_all']
+__all__ = ['PARTS', 'MODEL_FILES', 'topic_atlas', 'ensemble_topic_sd', 'export_maps', 'release_readme', 'export_all']
 
 # %% ../../nbs/65_bundle.ipynb #d906de74
 def topic_atlas(machine: CounterfactualMachine, strength: float = 0.5, n_samples: int = 32, seed: int = 0) -> tuple[dict, pd.DataFrame]:
@@ -61,16 +60,6 @@ def export_maps(out_dir: Path | str, model: Path | str | None = None, ensemble: 
             nib.save(ensemble_topic_sd(EnsembleInference.load(ens_path, device), strength), tmp/'topic_maps_ensemble_sd.nii.gz')
         table.assign(strength=strength, n_samples=n_samples, seed=seed).to_csv(tmp/'topics.csv', index=False)
     return Path(out_dir)
-
-# %% ../../nbs/65_bundle.ipynb #7523db42
-def released_runs(root: Path | str | None = None, scale: str | None = 'full') -> dict:
-    "`{name: run folder}` of the released runs (`runs/release/<name>/`) whose config trained on `scale` data (None: all)."
-    base = Path(root or project_root() or Path.cwd())/'runs'/'release'
-    found = {}
-    for cfg in sorted(base.glob('*/config.yaml')):
-        c = yaml.safe_load(cfg.read_text()) or {}
-        if scale is None or (c.get('data') or {}).get('scale', c.get('scale')) == scale: found[cfg.parent.name] = cfg.parent
-    return found
 
 # %% ../../nbs/65_bundle.ipynb #145397f9
 PARTS = ('maps', 'tables', 'onnx')
@@ -126,7 +115,7 @@ def export_all(out_dir: Path | str, runs: list[str] | None = None, data_dir: Pat
     """Write the release folder: `parts` of `PARTS` (topic atlas, tables, ONNX graphs) for the released full-scale models
     (`runs`, default all), each model's config and reports under `models/`, a README and `manifest.json`.
     `data_dir` is the data root holding `derived/` (default `data/`) that the tables are read from."""
-    released, named = released_runs(), runs
+    released, named = {d.name: d for d in release_runs()}, runs
     runs = list(runs) if runs else list(released)
     unknown = sorted(set(runs) - set(released)) + sorted(set(parts) - set(PARTS))
     if unknown: raise ValueError(f"unknown {unknown}: released full-scale models are {sorted(released)}, parts {list(PARTS)}")
