@@ -60,8 +60,9 @@ def generate_peaks(self: PeakGenerator, conditions: Conditions | dict, n: int = 
                    temperature: float | None = None) -> pd.DataFrame:
     """`n` peaks (columns x, y, z in MNI mm; `sample` numbers the prior draw each comes from) under `conditions` (or a setting,
     `conditions`' arguments, as the Confidence Explorer passes it): ceil(n / 30) draws of the model's 30-point sets, of which a
-    seeded random `n` are kept. The draws are z ~ N(0, tau^2 I) at `temperature` tau, by default the model's own (1 unless its
-    file records one chosen on the validation split); 0 gives the set at z = 0."""
+    seeded random `n` are kept. The draws come from the latent prior the model file records (fitted to the training codes and chosen
+    on the validation split, `choose_prior`), else z ~ N(0, tau^2 I); `temperature` tau scales its spread, by default the model's own
+    (1 unless its file records one chosen on the validation split); 0 gives the set at the prior's mean."""
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
     if isinstance(conditions, dict): conditions = self.conditions(**conditions)
     k = -(-n // self.model.n_points)

@@ -410,4 +410,14 @@ def _prior_note(result: dict) -> str:
             f"posterior means (seeded 30-point views) on the condition input, the residual e a mixture of {p['n_components']} Gaussian(s), "
             f"sampled at tau = {p['temperature']:g}; chosen on the {p['split']} split{same} ({p['n_studies']} studies, seed {p['seed']}): {p['criterion']}. "
             f"There its samples' 1-NNA was {p['chosen']['nna_cd']:.3f} (the best density's {p['best_density_nna_cd']:.3f}) and their within-8-mm share "
-            f"{p['chosen']['within_8mm']:.3f} (the best density's {p['best_density_within_8mm']:.3f}). The search is in prior.json.\n")
+            f"{p['chosen']['within_8mm']:.3f} (the best density's {p['best_density_within_8mm']:.3f}).{_row_bars(result, 'fitted')} The search is in prior.json.\n")
+
+def _row_bars(result: dict, key: str) -> str:
+    "A sentence: row `key`'s 1-NNA and within-8-mm share on the evaluated split against the best density's drawn peaks, and whether both bars are met."
+    m = result['methods'][key]
+    drawn = [v for k, v in result['methods'].items() if k not in MODEL_ROWS and not k.endswith('_maxima')]
+    if not drawn: return ''
+    nna, w8 = min(drawn, key=lambda v: abs(v['nna_cd'] - 0.5))['nna_cd'], max(v['within_8mm'] for v in drawn)
+    met = abs(m['nna_cd'] - 0.5) < abs(nna - 0.5) and m['within_8mm'] > w8
+    return (f" On the {result['split']} split its samples' 1-NNA is {m['nna_cd']:.3f} (the best density's {nna:.3f}) and their within-8-mm share "
+            f"{m['within_8mm']:.3f} (the best density's {w8:.3f}): the bar (both) is {'met' if met else 'not met'}.")
