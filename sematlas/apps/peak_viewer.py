@@ -57,18 +57,19 @@ from fastcore.basics import patch
 @patch
 @torch.no_grad()
 def generate_peaks(self: PeakGenerator, conditions: Conditions | dict, n: int = N_POINTS, seed: int = 0,
-                   temperature: float | None = None) -> pd.DataFrame:
+                   temperature: float | None = None, prior: bool = True) -> pd.DataFrame:
     """`n` peaks (columns x, y, z in MNI mm; `sample` numbers the prior draw each comes from) under `conditions` (or a setting,
     `conditions`' arguments, as the Confidence Explorer passes it): ceil(n / 30) draws of the model's 30-point sets, of which a
-    seeded random `n` are kept. The draws are z ~ N(0, tau^2 I) at `temperature` tau, by default the model's own (1 unless its
-    file records one chosen on the validation split); 0 gives the set at z = 0."""
+    seeded random `n` are kept. The draws come from the latent prior the model file records (fitted to the training codes and chosen
+    on the validation split, `choose_prior`), else z ~ N(0, tau^2 I); `temperature` tau scales its spread, by default the model's own
+    (1 unless its file records one chosen on the validation split); 0 gives the set at the prior's mean. `prior` False: N(0, tau^2 I) even so."""
     if n < 1: raise ValueError(f"n must be at least 1, got {n}")
     if isinstance(conditions, dict): conditions = self.conditions(**conditions)
     k = -(-n // self.model.n_points)
     g = torch.Generator().manual_seed(seed)
     cond = torch.from_numpy(np.repeat(conditions.values[None], k, 0)).to(self.device)
     mask = torch.from_numpy(np.repeat(conditions.mask[None], k, 0)).to(self.device)
-    pts = (self.model.sample(k, {'cond': cond, 'cond_mask': mask}, temperature, g)*POINT_SCALE_MM).cpu().numpy()
+    pts = (self.model.sample(k, {'cond': cond, 'cond_mask': mask}, temperature, g, prior)*POINT_SCALE_MM).cpu().numpy()
     keep = np.sort(np.random.default_rng(seed).choice(k*self.model.n_points, n, replace=False))
     flat = pts.reshape(-1, 3)[keep].astype('float64')
     return pd.DataFrame({'x': flat[:, 0], 'y': flat[:, 1], 'z': flat[:, 2], 'sample': keep // self.model.n_points}).round(2)

@@ -15,9 +15,10 @@ from ..data.manifest import atomic_path, write_json
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, normalise_points
 
 # %% auto #0
-__all__ = ['RELEASED_CVAE', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'sample_peaks', 'map_maxima',
-           'pairwise_chamfer', 'pointflow_metrics', 'render_sets', 'score_sets', 'evaluate_pointcloud', 'eval_table',
-           'pick_temperature', 'choose_temperature']
+__all__ = ['RELEASED_CVAE', 'MODEL_ROWS', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'PRIOR_COMPONENTS',
+           'PRIOR_TEMPERATURES', 'PRIOR_FILE', 'sample_peaks', 'map_maxima', 'pairwise_chamfer', 'pointflow_metrics',
+           'render_sets', 'score_sets', 'evaluate_pointcloud', 'eval_table', 'pick_temperature', 'choose_temperature',
+           'training_codes', 'pick_prior', 'choose_prior']
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bda91e72
 def sample_peaks(density: np.ndarray, grid: MNIGrid, n: int = N_POINTS, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -167,10 +168,12 @@ def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str
     keep = ('temperature', 'split', 'n_studies', 'seed', 'criterion', 'feasible', 'chosen', 'best_density_nna_cd', 'best_density_within_8mm', 'beats_within_8mm')
     note = ({k: generation[k] for k in keep if k in generation} if generation
             else None if temperature is None else {'temperature': module.model.temperature, 'split': None})
-    return _score_and_write(run, gens, target, groups, cfg, split, t0, log, note)
+    f = run.path/PRIOR_FILE
+    prior = {k: v for k, v in read_json(f).items() if k in keep + ('n_components', 'ridge')} if module.model.prior and f.exists() else None
+    return _score_and_write(run, gens, target, groups, cfg, split, t0, log, note, prior)
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #2a2abe31
-def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0: float, log, generation: dict | None = None) -> dict:
+def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0: float, log, generation: dict | None = None, prior: dict | None = None) -> dict:
     from sematlas.evaluation.evaluate import score_predictions
     d_rr = pairwise_chamfer(target.real30, target.real30)
     per_study, methods = [], {}
@@ -187,7 +190,7 @@ def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0:
         log(f"[evaluate] {name}: " + ', '.join(f"{k} {v:.3f}" for k, v in row.items() if k in ('chamfer_mm', 'within_8mm', 'nna_cd', 'peak_auc')))
     result = {'split': split, 'n_studies': len(target), 'manifest_hash': run.info['manifest_hash'], 'kernel_mm': cfg.data.kernel,
               'grid_mm': target.grid.res, 'n_points': N_POINTS, 'methods': methods, 'seconds': time.time() - t0,
-              **({'generation': generation} if generation else {}), **_verdict(methods)}
+              **({'generation': generation} if generation else {}), **({'prior': prior} if prior else {}), **_verdict(methods)}
     write_json(result, run.path/'eval.json')
     with atomic_path(run.path/'eval_per_study.csv') as tmp: pd.concat(per_study).to_csv(tmp, index=False)
     with atomic_path(run.path/'eval.md') as tmp: tmp.write_text(eval_table(result))
@@ -195,6 +198,8 @@ def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0:
     return result
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #64773ac6
+MODEL_ROWS = ('reconstruction', 'generate', 'samples', 'tempered', 'fitted')
+
 def _temperature_note(result: dict) -> str:
     "A paragraph on the sampling temperature of the evaluation: how it was chosen, and which row it is."
     g = result.get('generation')
@@ -209,7 +214,7 @@ def _temperature_note(result: dict) -> str:
         + ("both bars met." if g['beats_within_8mm'] else "no temperature met both bars on that split."))
     here = ''
     if 'tempered' in result['methods']:
-        m, drawn = result['methods']['tempered'], [v for k, v in result['methods'].items() if k not in ('reconstruction', 'generate', 'samples', 'tempered') and not k.endswith('_maxima')]
+        m, drawn = result['methods']['tempered'], [v for k, v in result['methods'].items() if k not in MODEL_ROWS and not k.endswith('_maxima')]
         if drawn:
             nna, w8 = min(drawn, key=lambda v: abs(v['nna_cd'] - 0.5))['nna_cd'], max(v['within_8mm'] for v in drawn)
             met = abs(m['nna_cd'] - 0.5) < abs(nna - 0.5) and m['within_8mm'] > w8
@@ -223,7 +228,7 @@ def _verdict(methods: dict) -> dict:
     """The model's samples (at tau = 1, and at its temperature tau when it has a 'tempered' row) against the densities' drawn peaks on
     1-NNA and on the within-8-mm share; its sets at z = 0 against every density row on the within-8-mm share."""
     if 'generate' not in methods or 'samples' not in methods: return {}
-    dens = {k: v for k, v in methods.items() if k not in ('generate', 'samples', 'tempered', 'reconstruction')}
+    dens = {k: v for k, v in methods.items() if k not in MODEL_ROWS}
     drawn = {k: v for k, v in dens.items() if not k.endswith('_maxima')}
     s, g = methods['samples'], methods['generate']
     nna = lambda m: all(abs(m['nna_cd'] - 0.5) < abs(v['nna_cd'] - 0.5) for v in drawn.values())
@@ -236,6 +241,10 @@ def _verdict(methods: dict) -> dict:
         t = methods['tempered']
         out.update({'beats_densities_1nna (tau samples vs drawn peaks)': nna(t), 'beats_densities_within_8mm (tau samples vs drawn peaks)': w8(t, drawn),
                     'beats_densities_both (tau samples: 1-NNA and within-8-mm share vs drawn peaks)': nna(t) and w8(t, drawn)})
+    if 'fitted' in methods:
+        f = methods['fitted']
+        out.update({'beats_densities_1nna (fitted-prior samples vs drawn peaks)': nna(f), 'beats_densities_within_8mm (fitted-prior samples vs drawn peaks)': w8(f, drawn),
+                    'beats_densities_both (fitted-prior samples: 1-NNA and within-8-mm share vs drawn peaks)': nna(f) and w8(f, drawn)})
     return out
 
 COLUMNS = (('chamfer_mm', 'Chamfer (mm)'), ('emd_mm', 'EMD (mm)'), ('within_4mm', '<=4 mm'), ('within_8mm', '<=8 mm'), ('within_12mm', '<=12 mm'),
@@ -254,7 +263,7 @@ def eval_table(result: dict) -> str:
             f"with a generated peak within 4/8/12 mm. PointFlow metrics between the generated and the real sets (Chamfer; 1-NNA: 0.5 is ideal). "
             f"Map metrics: the generated peaks rendered with the {result['kernel_mm']:g} mm kernel on the {result['grid_mm']} mm grid.\n\n"
             + head + rows + (f"\nThe density maps themselves, scored as maps:\n\n| map | peak AUC | Dice 5% | r |\n|---|---:|---:|---:|\n{maps}" if maps else '')
-            + _temperature_note(result) + (f"\nGeneration against the density baselines:\n\n{verdict}" if verdict else ''))
+            + _temperature_note(result) + _prior_note(result) + (f"\nGeneration against the density baselines:\n\n{verdict}" if verdict else ''))
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #9d253050
 TEMPERATURES = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -272,6 +281,20 @@ def pick_temperature(rows: list[dict], densities: dict) -> dict:
     w8 = max(d['within_8mm'] for d in densities.values())
     return {'temperature': pick['temperature'] if pick else 1.0, 'feasible': bool(ok), 'best_density_nna_cd': best['nna_cd'],
             'best_density_within_8mm': w8, 'beats_within_8mm': bool(pick) and pick['within_8mm'] > w8}
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #a5d42e80
+def _set_scorer(target, groups: dict):
+    "A function from point sets (n, 30, 3, mm) of the `target` studies to their mean `peak_distances` and PointFlow metrics."
+    d_rr = pairwise_chamfer(target.real30, target.real30)
+    def score(pts):
+        s = score_sets(pts, target.ids, groups.__getitem__, target.real30)
+        return {**{c: float(s[c].mean()) for c in s.columns if c != 'id'}, **pointflow_metrics(pairwise_chamfer(target.real30, pts), d_rr, pairwise_chamfer(pts, pts))}
+    return score
+
+def _density_scores(score, target, sets: dict, data, density_models, device, log, rng) -> dict:
+    "`{key: {name, scores}}` of the peaks drawn from each density (`_density_maps`) for the `target` studies."
+    models = _density_models(density_models, data.out_dir/'tables', device, log, target.grid.res)
+    return {k: {'name': name, **score(_drawn(m, target.grid, rng))} for k, (name, m) in _density_maps(target, sets['train'], sets['val'], models).items()}
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bfcbd6e0
 def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n_studies: int = 500, data_dir=None, device: str = 'cpu',
@@ -291,12 +314,8 @@ def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n
     data = _prepared_data(run, data_dir)
     module = run.load_model(device)
     target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
-    d_rr = pairwise_chamfer(target.real30, target.real30)
-    def score(pts):
-        s = score_sets(pts, target.ids, groups.__getitem__, target.real30)
-        return {**{c: float(s[c].mean()) for c in s.columns if c != 'id'}, **pointflow_metrics(pairwise_chamfer(target.real30, pts), d_rr, pairwise_chamfer(pts, pts))}
-    dens = {k: {'name': name, **score(_drawn(m, target.grid, rng))} for k, (name, m) in
-            _density_maps(target, sets['train'], sets['val'], _density_models(density_models, data.out_dir/'tables', device, log, target.grid.res)).items()}
+    score = _set_scorer(target, groups)
+    dens = _density_scores(score, target, sets, data, density_models, device, log, rng)
     inputs, rows = module.study_inputs(data.out_dir/'tables'), []
     for t in ts:
         rows.append({'temperature': t, **score(_model_sets(module.set_temperature(t), target, inputs, 'samples' if t == 1 else 'tempered'))})
@@ -311,3 +330,94 @@ def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n
         write_temperature(run.model_path, pick['temperature'], **{k: record[k] for k in ('split', 'n_studies', 'seed', 'criterion', 'feasible')},
                           file=GENERATION_FILE)
     return record
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #1e54cd1c
+def training_codes(module, data, split: str = 'train', seed: int = 0, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray, list]:
+    "Posterior means (n, latent) of the seeded 30-point views of `split`'s studies (those with peaks), their condition inputs (n, p) and ids."
+    net, inputs = module.model, module.study_inputs(data.out_dir/'tables')
+    pk = data.peaks
+    groups = {sid: g[['x', 'y', 'z']].to_numpy('float64') for sid, g in pk.groupby(pk['id'].astype(str))}
+    ids = [i for i in sorted(map(str, data.splits[split])) if i in groups]
+    if not ids: raise ValueError(f"no study of the {split} split has peaks")
+    mus, cs = [], []
+    with torch.no_grad():
+        for s in range(0, len(ids), batch_size):
+            chunk = ids[s:s + batch_size]
+            pts = np.stack([normalise_points(groups[sid], N_POINTS, np.random.default_rng([seed, s + k])) for k, sid in enumerate(chunk)])
+            b = {'points': torch.from_numpy(pts/POINT_SCALE_MM).float().to(module.device), **inputs(chunk, module.device)}
+            cond, mask = net.batch_conditions(b, len(chunk))
+            mus.append(net.encode_batch(b)[0].cpu().numpy()); cs.append(net.cond_input(net.masked(cond, mask), mask).cpu().numpy())
+    return np.concatenate(mus), np.concatenate(cs), ids
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #940fcfa9
+PRIOR_COMPONENTS = (1, 4, 10)
+PRIOR_TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+PRIOR_FILE = 'prior.json'
+
+def pick_prior(rows: list[dict], densities: dict) -> dict | None:
+    "The row (`n_components`, `temperature`, scores) `CRITERION` picks among fitted priors (fewer components on a tie); None when none qualifies."
+    bars = pick_temperature(rows, densities)
+    ok = [r for r in rows if abs(r['nna_cd'] - 0.5) < abs(bars['best_density_nna_cd'] - 0.5)]
+    return max(ok, key=lambda r: (r['within_8mm'], r['temperature'], -r['n_components'])) if ok else None
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #adc36794
+def choose_prior(run_dir, components=PRIOR_COMPONENTS, temperatures=PRIOR_TEMPERATURES, split: str = 'val', n_studies: int = 500,
+                 data_dir=None, device: str = 'cpu', density_models=(RELEASED_CVAE,), seed: int = 0, ridge: float = 1e-3,
+                 progress: bool = True, write: bool = True) -> dict:
+    """Fit latent priors to the training split's posterior codes (`training_codes`, `fit_latent_prior`, one per number of mixture
+    `components`), score their samples at each of `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of
+    `split` (never the test split), pick one (`pick_prior`), and, when `write`, record the search in the run's `prior.json` and the
+    chosen prior in its model file (`write_prior`; none when none qualifies). Returns the record."""
+    from sematlas.evaluation.evaluate import _prepared_data
+    from sematlas.models.pointcloud import write_prior
+    from sematlas.models.pointcloud_network import fit_latent_prior
+    from sematlas.training.runs import Run
+    if split == 'test': raise ValueError("the latent prior is chosen on the validation split, never on the test split it is reported on")
+    log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
+    run = Run(run_dir); cfg = run.config
+    data = _prepared_data(run, data_dir)
+    module = run.load_model(device)
+    mu, c, _ = training_codes(module, data, 'train', seed)
+    target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
+    score = _set_scorer(target, groups)
+    dens, inputs, rows, priors = _density_scores(score, target, sets, data, density_models, device, log, rng), module.study_inputs(data.out_dir/'tables'), [], {}
+    for k in components:
+        priors[k] = fit_latent_prior(mu, c, k, ridge, seed)
+        for t in temperatures:
+            rows.append({'n_components': k, 'temperature': float(t), **score(_model_sets(module.set_prior({**priors[k], 'temperature': t}), target, inputs, 'fitted'))})
+            log(f"[prior] {k} component(s), tau {t:g} on {split}: within_8mm {rows[-1]['within_8mm']:.4f}, nna_cd {rows[-1]['nna_cd']:.3f}")
+    pick, bars = pick_prior(rows, dens), pick_temperature(rows, dens)
+    record = {'n_components': pick and pick['n_components'], 'temperature': pick and pick['temperature'], 'feasible': pick is not None,
+              'chosen': pick and {k: pick[k] for k in ('nna_cd', 'within_8mm')}, **{k: bars[k] for k in ('best_density_nna_cd', 'best_density_within_8mm')},
+              'beats_within_8mm': bool(pick) and pick['within_8mm'] > bars['best_density_within_8mm'], 'split': split, 'n_studies': len(target),
+              'seed': seed, 'ridge': ridge, 'n_codes': len(mu), 'criterion': CRITERION.replace('temperatures', 'fitted priors and temperatures').replace('; 1 when none is', '; none when none is'),
+              'components': list(components), 'temperatures': [float(t) for t in temperatures], 'manifest_hash': run.info['manifest_hash'],
+              'rows': rows, 'densities': dens, 'seconds': time.time() - t0}
+    log(f"[prior] chose {pick and pick['n_components']} component(s) at tau {pick and pick['temperature']} on the {split} split ({len(target)} studies)")
+    if write:
+        write_json(record, run.path/PRIOR_FILE)
+        write_prior(run.model_path, pick and {**priors[pick['n_components']], 'temperature': pick['temperature']},
+                    **{k: record[k] for k in ('n_components', 'temperature', 'split', 'n_studies', 'seed', 'ridge', 'n_codes', 'criterion')}, file=PRIOR_FILE)
+    return record
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #f641388f
+def _prior_note(result: dict) -> str:
+    "A paragraph on the fitted latent prior of the evaluation's 'fitted' row: how it was chosen."
+    p = result.get('prior')
+    if not p or 'fitted' not in result['methods']: return ''
+    same = " (the split scored here too: its rows are optimistic)" if p['split'] == result['split'] else ''
+    return (f"\nFitted latent prior (the fitted-prior row): z | c ~ A c + b + e, a ridge regression (penalty {p['ridge']:g}) of the training split's "
+            f"posterior means (seeded 30-point views) on the condition input, the residual e a mixture of {p['n_components']} Gaussian(s), "
+            f"sampled at tau = {p['temperature']:g}; chosen on the {p['split']} split{same} ({p['n_studies']} studies, seed {p['seed']}): {p['criterion']}. "
+            f"There its samples' 1-NNA was {p['chosen']['nna_cd']:.3f} (the best density's {p['best_density_nna_cd']:.3f}) and their within-8-mm share "
+            f"{p['chosen']['within_8mm']:.3f} (the best density's {p['best_density_within_8mm']:.3f}).{_row_bars(result, 'fitted')} The search is in prior.json.\n")
+
+def _row_bars(result: dict, key: str) -> str:
+    "A sentence: row `key`'s 1-NNA and within-8-mm share on the evaluated split against the best density's drawn peaks, and whether both bars are met."
+    m = result['methods'][key]
+    drawn = [v for k, v in result['methods'].items() if k not in MODEL_ROWS and not k.endswith('_maxima')]
+    if not drawn: return ''
+    nna, w8 = min(drawn, key=lambda v: abs(v['nna_cd'] - 0.5))['nna_cd'], max(v['within_8mm'] for v in drawn)
+    met = abs(m['nna_cd'] - 0.5) < abs(nna - 0.5) and m['within_8mm'] > w8
+    return (f" On the {result['split']} split its samples' 1-NNA is {m['nna_cd']:.3f} (the best density's {nna:.3f}) and their within-8-mm share "
+            f"{m['within_8mm']:.3f} (the best density's {w8:.3f}): the bar (both) is {'met' if met else 'not met'}.")

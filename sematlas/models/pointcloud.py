@@ -20,8 +20,8 @@ from .pointcloud_network import NETWORK, chamfer_distance, pointcloud_vae, sinkh
 from .registry import ModelKind, Section, register
 
 # %% auto #0
-__all__ = ['TEMPERED', 'WITHIN_MM', 'KIND', 'PointCloudDataModule', 'PointCloudVAEModule', 'write_temperature', 'peak_distances',
-           'PointCloudModel', 'PointCloudObjective', 'build_pointcloud']
+__all__ = ['TEMPERED', 'FITTED', 'WITHIN_MM', 'KIND', 'PointCloudDataModule', 'PointCloudVAEModule', 'write_temperature',
+           'peak_distances', 'PointCloudModel', 'PointCloudObjective', 'build_pointcloud', 'write_prior']
 
 # %% ../../nbs/36_pointcloud.ipynb #d721e9f2
 class PointCloudDataModule(L.LightningDataModule):
@@ -79,6 +79,7 @@ class PointCloudVAEModule(GridVAEModule):
     conditions : `ConditionEncoder.to_dict()` of the encoder fitted on the training split.
     n_points, latent_dim, embed_dim, width, rff_features, rff_sigma : the `PointCloudVAE` architecture.
     temperature : the prior's scale when generating (`set_temperature`): 1 unless the model file records one chosen on the validation split.
+    prior : a latent prior fitted to the training codes (`fit_latent_prior`, `set_prior`), when the model file records one.
     beta : initial KL weight (`KLController` moves it when a KL target is set).
     chamfer_weight, emd_weight : weights of the Chamfer and Sinkhorn distances (mm) in the reconstruction term.
     hide_prob : chance that a known condition field is hidden from the network during training.
@@ -91,7 +92,7 @@ class PointCloudVAEModule(GridVAEModule):
     def __init__(self, *, conditions: dict, n_points: int = N_POINTS, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
                  rff_features: int = 32, rff_sigma: float = 4.0, beta: float = 1.0, chamfer_weight: float = 1.0, emd_weight: float = 1.0,
                  hide_prob: float = 0.3, lr: float = 1e-3, weight_decay: float = 1e-4, betas=(0.9, 0.995), lr_schedule: str = 'constant',
-                 warmup_steps: int = 0, lr_cycles: int = 1, temperature: float = 1.0):
+                 warmup_steps: int = 0, lr_cycles: int = 1, temperature: float = 1.0, prior: dict | None = None):
         super(GridVAEModule, self).__init__()                   # the LightningModule itself: the base builds no grid network
         self.save_hyperparameters()
         self.model = pointcloud_vae(self.hparams)
@@ -101,6 +102,7 @@ class PointCloudVAEModule(GridVAEModule):
 
 # %% ../../nbs/36_pointcloud.ipynb #b72b5587
 TEMPERED = 'point-cloud VAE, from conditions (z ~ N(0, tau^2 I), tau = {:g})'
+FITTED = 'point-cloud VAE, from conditions (z ~ prior fitted to the training codes, {} component(s), tau = {:g})'
 
 @patch
 def set_temperature(self: PointCloudVAEModule, temperature: float) -> PointCloudVAEModule:
@@ -108,7 +110,9 @@ def set_temperature(self: PointCloudVAEModule, temperature: float) -> PointCloud
     from sematlas.models.pointcloud_network import check_temperature
     t = check_temperature(temperature)
     self.model.temperature = self.hparams.temperature = t
-    self.predictions = {**type(self).predictions, **({'tempered': (TEMPERED.format(t), '_tmp')} if t != 1 else {})}
+    p = self.model.prior
+    self.predictions = {**type(self).predictions, **({'tempered': (TEMPERED.format(t), '_tmp')} if t != 1 else {}),
+                        **({'fitted': (FITTED.format(len(p['weights']), p['temperature']), '_fit')} if p else {})}
     return self
 
 def write_temperature(path: Path | str, temperature: float, **record) -> Path:
@@ -167,12 +171,13 @@ WITHIN_MM = (4, 8, 12)
 def predict(self: PointCloudVAEModule, batch: dict, key: str = 'reconstruction', seed: int | None = None) -> torch.Tensor:
     """Point sets in MNI mm for evaluation row `key`: 'reconstruction' (posterior mean), 'generate' (from the conditions alone at
     z = 0, the conditional model's point estimate, as the volumetric model's 'generate'), 'samples' (one prior draw z ~ N(0, I) under
-    the conditions) or, when the model's temperature tau is not 1, 'tempered' (one draw z ~ N(0, tau^2 I): the same draw, scaled)."""
+    the conditions) or, when the model's temperature tau is not 1, 'tempered' (one draw z ~ N(0, tau^2 I): the same draw, scaled), or, when
+    it has a fitted prior, 'fitted' (one draw from it, at its own tau; `prior_codes`)."""
     if key == 'reconstruction': return self.model.reconstruct(batch)*POINT_SCALE_MM
     if key not in self.predictions: raise KeyError(f"{type(self).__name__} offers the predictions {list(self.predictions)}, not {key!r}")
     g = torch.Generator().manual_seed(seed) if seed is not None else None
-    t = {'generate': 0.0, 'samples': 1.0}.get(key, self.model.temperature)
-    return self.model.sample(len(batch['points']), batch, t, g)*POINT_SCALE_MM
+    t = {'generate': 0.0, 'samples': 1.0, 'fitted': None}.get(key, self.model.temperature)
+    return self.model.sample(len(batch['points']), batch, t, g, prior=key == 'fitted')*POINT_SCALE_MM
 
 def peak_distances(pred: np.ndarray, true: np.ndarray, true30: np.ndarray | None = None) -> dict:
     "Chamfer (mm), exact EMD to the 30-point view `true30` (mm) and the share of the `true` peaks with a point of `pred` within each of `WITHIN_MM`."
@@ -293,3 +298,26 @@ KIND = register(ModelKind('pointcloud', PointCloudVAEModule, datamodule=_datamod
                           objective_section=PointCloudObjective, network=NETWORK, callbacks=lambda cfg: cfg.objective.controller(),
                           model_file_meta=_keywords, evaluation='sematlas.evaluation.pointcloud_eval:evaluate_pointcloud',
                           description='the conditional point-cloud VAE: 30 peaks per study, PointNet++ encoder, FiLM, Chamfer + Sinkhorn'))
+
+# %% ../../nbs/36_pointcloud.ipynb #c04323ef
+@patch
+def set_prior(self: PointCloudVAEModule, prior: dict | None) -> PointCloudVAEModule:
+    "Sample from the fitted latent prior `prior` (None: N(0, tau^2 I)) from now on (the network's and the hyperparameters'); its evaluation row is 'fitted'."
+    self.model.set_prior(prior)
+    self.hparams.prior = self.model.prior
+    return self.set_temperature(self.model.temperature)
+
+def write_prior(path: Path | str, prior: dict | None, **record) -> Path:
+    """Record the fitted latent prior `prior` (`fit_latent_prior`, with its temperature; None removes it) in a point-cloud model file's
+    hyperparameters, with `record` (how it was chosen) as its metadata's `prior`; the weights are left as they are. Written atomically."""
+    from sematlas.data.manifest import atomic_path
+    from sematlas.training.checkpoint import CheckpointError, _read, load_network
+    path = Path(path)
+    ck = _read(path, 'cpu')
+    if ck.get('kind') != 'pointcloud' or 'hparams' not in ck:
+        raise CheckpointError(f"{path}: a fitted latent prior belongs in a point-cloud model file, not a {ck.get('kind')!r} one")
+    net = load_network(path)[0].set_prior(prior)                                # checked against the network's shapes
+    ck['hparams'] = {**ck['hparams'], 'prior': net.prior}
+    ck['meta'] = {**{k: v for k, v in ck.get('meta', {}).items() if k != 'prior'}, **({'prior': record} if prior is not None else {})}
+    with atomic_path(path) as tmp: torch.save(ck, tmp)
+    return path

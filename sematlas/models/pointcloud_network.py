@@ -15,9 +15,9 @@ from .blocks import FiLM
 from .cvae_network import ConditionInputs
 
 # %% auto #0
-__all__ = ['POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
+__all__ = ['PRIOR_KEYS', 'POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
            'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'check_temperature',
-           'PointCloudVAE', 'pointcloud_vae']
+           'fit_latent_prior', 'check_prior', 'PointCloudVAE', 'pointcloud_vae']
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8620773c
 def chamfer_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -111,6 +111,45 @@ def check_temperature(temperature) -> float:
     if not (math.isfinite(t) and t >= 0): raise ValueError(f"temperature must be finite and non-negative, got {temperature!r}")
     return t
 
+# %% ../../nbs/35_pointcloud_network.ipynb #0a49b14d
+PRIOR_KEYS = ('A', 'b', 'weights', 'means', 'scale_trils')
+
+def fit_latent_prior(codes: np.ndarray, inputs: np.ndarray, n_components: int = 1, ridge: float = 1e-3, seed: int = 0) -> dict:
+    """z | c ~ A c + b + e: the ridge regression (penalty `ridge` times the number of codes) of `codes` (n, latent) on the condition
+    `inputs` (n, p), and the residual e as a Gaussian mixture of `n_components` (one: the residuals' covariance; more: sklearn's
+    `GaussianMixture`, full covariances, seeded). Returns `PRIOR_KEYS` as lists of float32 values, with `temperature` 1."""
+    Z, X = np.asarray(codes, 'float64'), np.asarray(inputs, 'float64')
+    if Z.ndim != 2 or X.ndim != 2 or len(Z) != len(X): raise ValueError(f"codes (n, latent) and inputs (n, p) must have the same rows, got {Z.shape} and {X.shape}")
+    if not (np.isfinite(Z).all() and np.isfinite(X).all()): raise ValueError("codes and inputs must be finite")
+    if n_components < 1 or len(Z) < max(2, 2*n_components): raise ValueError(f"{len(Z)} codes are too few for {n_components} component(s)")
+    Xc, Zc = X - X.mean(0), Z - Z.mean(0)
+    A = np.linalg.solve(Xc.T@Xc + ridge*len(X)*np.eye(X.shape[1]), Xc.T@Zc).T
+    b = Z.mean(0) - A@X.mean(0)
+    R = Z - X@A.T - b
+    if n_components == 1:
+        w, m, S = np.ones(1), np.zeros((1, Z.shape[1])), (R.T@R/(len(R) - 1))[None]
+    else:
+        from sklearn.mixture import GaussianMixture
+        gm = GaussianMixture(n_components, covariance_type='full', random_state=seed).fit(R)
+        w, m, S = gm.weights_, gm.means_, gm.covariances_
+    L = np.linalg.cholesky(S + 1e-6*np.eye(Z.shape[1]))
+    f32 = lambda a: np.asarray(a, 'float32').tolist()
+    return {'A': f32(A), 'b': f32(b), 'weights': f32(w/w.sum()), 'means': f32(m), 'scale_trils': f32(L), 'temperature': 1.0}
+
+# %% ../../nbs/35_pointcloud_network.ipynb #63654e96
+def check_prior(prior: dict, latent_dim: int, n_inputs: int) -> dict:
+    "The fitted prior `prior` (`fit_latent_prior`) as float32 tensors with its temperature, or a `ValueError` naming what is wrong with it."
+    missing = [k for k in (*PRIOR_KEYS, 'temperature') if k not in prior]
+    if missing: raise ValueError(f"a fitted prior needs {list(PRIOR_KEYS)} and 'temperature'; missing {missing}")
+    t = {k: torch.as_tensor(np.asarray(prior[k], 'float32')) for k in PRIOR_KEYS}
+    K, d = len(t['weights']), latent_dim
+    want = {'A': (d, n_inputs), 'b': (d,), 'weights': (K,), 'means': (K, d), 'scale_trils': (K, d, d)}
+    bad = {k: tuple(t[k].shape) for k, s in want.items() if tuple(t[k].shape) != s}
+    if bad or K < 1: raise ValueError(f"a fitted prior for latent {d} and {n_inputs} condition inputs needs shapes {want}; got {bad}")
+    if not all(torch.isfinite(v).all() for v in t.values()) or (t['weights'] < 0).any() or t['weights'].sum() <= 0:
+        raise ValueError("a fitted prior needs finite values and non-negative weights with a positive sum")
+    return {**t, 'temperature': check_temperature(prior['temperature'])}
+
 # %% ../../nbs/35_pointcloud_network.ipynb #8a7ee837
 class PointCloudVAE(ConditionInputs, nn.Module):
     """FiLM-conditioned VAE over sets of `n_points` peaks (MNI mm / 100).
@@ -122,9 +161,10 @@ class PointCloudVAE(ConditionInputs, nn.Module):
     latent_dim, embed_dim, width : latent code, condition embedding, and the base width of the layers.
     rff_features, rff_sigma : random Fourier features of the positions.
     temperature : the prior's scale when sampling (`sample`): z ~ N(0, temperature^2 I); 1 is the prior, 0 the set at z = 0.
+    prior : a latent prior fitted to the training codes (`fit_latent_prior`), sampled instead of N(0, I) when given (`set_prior`).
     """
     def __init__(self, cond_dims: dict, n_points: int = 30, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
-                 rff_features: int = 32, rff_sigma: float = 4.0, temperature: float = 1.0):
+                 rff_features: int = 32, rff_sigma: float = 4.0, temperature: float = 1.0, prior: dict | None = None):
         super().__init__()
         self.temperature = check_temperature(temperature)
         self._init_conditions(cond_dims, embed_dim)                 # slices, condition embeddings, cond_fill (25_cvae_network)
@@ -138,9 +178,22 @@ class PointCloudVAE(ConditionInputs, nn.Module):
         self.decoder_film = nn.ModuleList(FiLM(embed_dim, 4*w, axis=-1) for _ in self.dec)
         self.out = nn.Linear(4*w, 3*n_points)
         self.template = nn.Parameter(torch.zeros(n_points, 3))
+        self.set_prior(prior)
     def __repr__(self):
         return (f"PointCloudVAE({self.n_points} points, latent {self.latent_dim}, conditions {self.cond_dim}+{self.n_fields}, "
-                f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters, temperature {self.temperature:g})")
+                f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters, temperature {self.temperature:g}"
+                + (f", fitted prior of {len(self.prior['weights'])} component(s) at tau {self.prior['temperature']:g})" if self.prior else ")"))
+
+# %% ../../nbs/35_pointcloud_network.ipynb #c32d8cb7
+@patch
+def set_prior(self: PointCloudVAE, prior: dict | None) -> PointCloudVAE:
+    """Sample from the fitted prior `prior` (`fit_latent_prior`; None: N(0, I)) from now on. Its tensors are buffers that are not
+    saved with the weights (the prior lives in the hyperparameters), so the state dict is the same with or without it."""
+    self.prior = None if prior is None else {k: (v.tolist() if torch.is_tensor(v) else v)
+                                             for k, v in check_prior(prior, self.latent_dim, self.cond_dim + self.n_fields).items()}
+    t = None if prior is None else check_prior(self.prior, self.latent_dim, self.cond_dim + self.n_fields)
+    for k in PRIOR_KEYS: self.register_buffer(f'prior_{k}', None if t is None else t[k].to(self.template.device), persistent=False)
+    return self
 
 # %% ../../nbs/35_pointcloud_network.ipynb #7f5ad0e4
 @patch
@@ -199,14 +252,31 @@ def generate(self: PointCloudVAE, z: torch.Tensor, batch: dict | None = None) ->
 def set_base_rate(self: PointCloudVAE, mean_map=None):
     "Nothing to set: a point set has no base-rate map (the training loop calls this for every kind)."
 
+# %% ../../nbs/35_pointcloud_network.ipynb #8584b899
+@patch
+def prior_codes(self: PointCloudVAE, n: int, batch: dict | None = None, temperature: float | None = None,
+                generator: torch.Generator | None = None, prior: bool = True) -> torch.Tensor:
+    """`n` latent codes: e ~ N(0, I) drawn first from `generator` (the same draw either way), then, with a fitted prior and `prior`,
+    a component k per code (from `generator` too) and z = A c + b + m_k + tau L_k e for the batch's condition input c; otherwise
+    z = tau e. tau is `temperature`, else the fitted prior's (with it) or the network's."""
+    use = prior and self.prior is not None
+    t = (self.prior['temperature'] if use else self.temperature) if temperature is None else check_temperature(temperature)
+    e = torch.randn(n, self.latent_dim, generator=generator)
+    if not use: return (e*t).to(self.template.device)
+    k = torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator).to(self.template.device)
+    cond, mask = self.batch_conditions(batch, n)
+    c = self.cond_input(self.masked(cond, mask), mask)
+    if len(c) != n: raise ValueError(f"{n} codes asked for but the batch has {len(c)} condition vectors")
+    e = e.to(self.template.device)
+    return c @ self.prior_A.T + self.prior_b + self.prior_means[k] + t*torch.einsum('nij,nj->ni', self.prior_scale_trils[k], e)
+
 # %% ../../nbs/35_pointcloud_network.ipynb #6eae3eb8
 @patch
 def sample(self: PointCloudVAE, n: int, batch: dict | None = None, temperature: float | None = None,
-           generator: torch.Generator | None = None) -> torch.Tensor:
-    "`n` point sets decoded from codes z ~ N(0, tau^2 I) under the batch's conditions (`generate`); tau is `temperature`, else the network's."
-    t = self.temperature if temperature is None else check_temperature(temperature)
-    z = torch.randn(n, self.latent_dim, generator=generator).to(self.template.device)
-    return self.generate(z*t, batch)
+           generator: torch.Generator | None = None, prior: bool = True) -> torch.Tensor:
+    """`n` point sets decoded from codes under the batch's conditions (`generate`): from the fitted prior when the network has one and
+    `prior` (`prior_codes`), else z ~ N(0, tau^2 I); tau is `temperature`, else the fitted prior's, else the network's."""
+    return self.generate(self.prior_codes(n, batch, temperature, generator, prior), batch)
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8e101ad3
 @patch
@@ -217,7 +287,7 @@ def encode_batch(self: PointCloudVAE, batch: dict) -> tuple[torch.Tensor, torch.
     return self.encode(x, self.masked(cond, mask), mask)
 
 # %% ../../nbs/35_pointcloud_network.ipynb #e7b48a5f
-POINTCLOUD_ARGS = ('n_points', 'latent_dim', 'embed_dim', 'width', 'rff_features', 'rff_sigma', 'temperature')
+POINTCLOUD_ARGS = ('n_points', 'latent_dim', 'embed_dim', 'width', 'rff_features', 'rff_sigma', 'temperature', 'prior')
 
 def pointcloud_vae(hparams: dict) -> PointCloudVAE:
     "The (untrained) `PointCloudVAE` a `PointCloudVAEModule`'s hyperparameters describe, with its `condition_encoder` and the conditions' training means."

@@ -96,6 +96,9 @@ def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inp
     if meta.get('topic_keywords'): md['topic_keywords'] = json.dumps(meta['topic_keywords'])
     if getattr(net, 'temperature', None) is not None:           # the point-cloud model samples z ~ N(0, tau^2 I): scale z by it
         md['temperature'] = str(float(net.temperature))
+    if isinstance(getattr(net, 'prior', None), dict):                             # a fitted latent prior replaces N(0, I): z = A c + b + m_k + tau L_k e
+        md['latent_prior'] = json.dumps({**net.prior, 'formula': "z = A @ c + b + means[k] + temperature * scale_trils[k] @ e, k ~ weights, "
+                                         "e ~ N(0, I), c = the conditions' vector (missing fields 0) then their mask (the network's condition input)"})
     return md
 
 # %% ../../nbs/64_onnx.ipynb #93ccf04d
