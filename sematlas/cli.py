@@ -422,10 +422,11 @@ def _generate_peaks(args) -> int:
     pg = PeakGenerator.load(args.model, args.device)
     c = _setting(pg, args)
     print(f"Conditions:\n{_describe(c)}")
-    table = pg.generate_peaks(c, args.n, args.seed, args.temperature)
+    table = pg.generate_peaks(c, args.n, args.seed, args.temperature, prior=not args.no_prior)
     write_peaks(table, args.out)
-    t = pg.model.temperature if args.temperature is None else args.temperature
-    print(f"wrote {args.out}: {len(table)} peaks (MNI mm), sampled at temperature {t:g}")
+    fitted = pg.model.prior is not None and not args.no_prior
+    t = args.temperature if args.temperature is not None else pg.model.prior['temperature'] if fitted else pg.model.temperature
+    print(f"wrote {args.out}: {len(table)} peaks (MNI mm), sampled from {'the latent prior fitted to the training codes' if fitted else 'N(0, I)'} at temperature {t:g}")
     return 0
 
 def add_generate_peaks(sub):
@@ -440,7 +441,8 @@ def add_generate_peaks(sub):
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--temperature', type=float, default=None,
-                   help="sampling temperature tau, z ~ N(0, tau^2 I) (default: the model file's, chosen on the validation split; 1 is the prior, 0 its mean)")
+                   help="sampling temperature tau: the spread of the latent prior (default: the model file's, chosen on the validation split; 0: the prior's mean)")
+    p.add_argument('--no-prior', action='store_true', help='sample z ~ N(0, tau^2 I) even where the model file records a latent prior fitted to the training codes')
     p.add_argument('-o', '--out', type=Path, required=True, help='output .csv, .tsv or .txt (Sleuth)')
     p.set_defaults(func=_generate_peaks)
 
