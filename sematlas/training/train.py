@@ -64,9 +64,20 @@ def _strategy(loop) -> str:
     "Lightning's strategy for the `loop` section: DDP whenever there is more than one process (`'auto'`), else what it names."
     return 'ddp' if loop.strategy == 'auto' and loop.processes > 1 else loop.strategy
 
+def _interactive() -> bool:
+    "Whether this is an interactive Python (a notebook, IPython), where Lightning cannot start DDP's processes itself."
+    import sys
+    ipython = sys.modules.get('IPython')
+    return hasattr(sys, 'ps1') or bool(sys.flags.interactive) or (ipython is not None and ipython.get_ipython() is not None)
+
 def _world(loop, accelerator: str) -> tuple[int, int]:
-    "This process's global rank and the number of processes, as the `Trainer` of the run will see them (from its launcher)."
+    """This process's global rank and the number of processes, as the `Trainer` of the run will see them (from its launcher).
+    Several processes from an interactive Python are refused here, before any data is prepared: Lightning decides that once,
+    when it is first imported, so its own check misses a notebook that imported it before the shell started."""
     if loop.processes == 1 and loop.strategy == 'auto': return 0, 1
+    if 'LOCAL_RANK' not in os.environ and _interactive():
+        raise RuntimeError(f"{loop.processes} training processes (DDP) are not compatible with an interactive environment such as a "
+                           "notebook: start them with `sematlas train` from a shell, or with torchrun or srun")
     t = L.Trainer(accelerator=accelerator, devices=loop.devices, num_nodes=loop.num_nodes, strategy=_strategy(loop), logger=False,
                   enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
     return t.global_rank, t.world_size
