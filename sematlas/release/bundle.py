@@ -63,7 +63,7 @@ def export_maps(out_dir: Path | str, model: Path | str | None = None, ensemble: 
 
 # %% ../../nbs/65_bundle.ipynb #145397f9
 PARTS = ('maps', 'tables', 'onnx')
-MODEL_FILES = ('config.yaml', 'run.json', 'eval.md', 'eval.json', 'analysis.md', 'calibration.md', 'calibration.json', 'generation.json')
+MODEL_FILES = ('config.yaml', 'run.json', 'eval.md', 'eval.json', 'analysis.md', 'calibration.md', 'calibration.json', 'generation.json', 'prior.json')
 
 def _file_rows(folder: Path) -> list[dict]:
     return [{'path': p.relative_to(folder).as_posix(), 'bytes': p.stat().st_size, 'sha256': sha256_file(p)}
