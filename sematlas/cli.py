@@ -391,9 +391,8 @@ def _forecast(args) -> int:
         _out_file(out.with_name(f"{out.name[:-4]}_{y}.nii.gz"))
     from sematlas.forecast import forecast, save_forecast
     import numpy as np
-    from sematlas.data.download import project_root
-    model = Path(args.model)
-    if not model.is_absolute() and not model.exists() and project_root(): model = project_root()/model     # the released model from anywhere
+    from sematlas.data.manifest import project_path
+    model = project_path(args.model)                                   # the released model from anywhere in the project
     if not model.exists(): raise FileNotFoundError(f"{args.model}: no such model file")
     fc = forecast(model, years, method=args.method, n_samples=args.samples, seed=args.seed)
     for p in save_forecast(fc, out): print(f"wrote {p}")

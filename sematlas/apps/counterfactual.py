@@ -16,6 +16,7 @@ import torch
 from fastcore.basics import patch
 from .topic_query import TopicMatch, TopicVocabulary
 from ..data.download import fetch_neurosynth_files, project_root
+from ..data.manifest import project_path
 from ..data.grid import MNIGrid, grid_arrays
 from ..models.network import GridVAE
 
@@ -144,7 +145,7 @@ class CounterfactualMachine:
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'CounterfactualMachine':
         "Load a model file with conditions (default: the released model, `RELEASED_MODEL` in the project): its network alone (`load_for_inference`)."
         path = Path(path) if path is not None else (project_root() or Path.cwd())/RELEASED_MODEL
-        if not Path(path).is_absolute() and not Path(path).exists() and project_root(): path = project_root()/path
+        path = project_path(path)
         module, meta = load_for_inference(path, device)
         return cls(module, meta=meta, device=device)
     def __repr__(self):

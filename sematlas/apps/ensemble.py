@@ -14,6 +14,7 @@ from fastcore.basics import patch
 from .counterfactual import Conditions, CounterfactualMachine
 from .inference import torch_device
 from ..data.download import project_root
+from ..data.manifest import project_path
 from ..evaluation.calibration import censored_moments, ensemble_moments
 from ..training.checkpoint import load_ensemble
 
@@ -59,7 +60,7 @@ class EnsembleInference:
     def load(cls, path: Path | str | None = None, device: str = 'cpu', calibrated: bool = True) -> 'EnsembleInference':
         "Load an ensemble file (default: the released one, `RELEASED_ENSEMBLE`), with the generation temperature of its `calibration.json` when `calibrated`."
         path = Path(path) if path is not None else (project_root() or Path.cwd())/RELEASED_ENSEMBLE
-        if not path.is_absolute() and not path.exists() and project_root(): path = project_root()/path
+        path = project_path(path)
         nets, meta = load_ensemble(path, torch_device(device))
         cal, t = path.parent/'calibration.json', 1.0
         if calibrated and cal.exists():

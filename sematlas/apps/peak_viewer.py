@@ -12,6 +12,7 @@ import torch
 from .counterfactual import Conditions, CounterfactualMachine, TopicVocabulary, fetch_neurosynth_files
 from .inference import load_for_inference
 from ..data.download import project_root
+from ..data.manifest import project_path
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM
 
 # %% auto #0
@@ -46,7 +47,7 @@ class PeakGenerator(CounterfactualMachine):
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'PeakGenerator':
         "Load a point-cloud model file (default: the released one, `RELEASED_POINTCLOUD`)."
         path = Path(path) if path is not None else (project_root() or Path.cwd())/RELEASED_POINTCLOUD
-        if not path.is_absolute() and not path.exists() and project_root(): path = project_root()/path
+        path = project_path(path)
         net, meta = load_for_inference(path, device)
         return cls(net, meta, device)
     def __repr__(self): return f"PeakGenerator({self.model!r}, conditions {list(self.encoder.fields)})"

@@ -11,9 +11,9 @@ from typing import Any, Callable
 import numpy as np
 
 # %% auto #0
-__all__ = ['project_root', 'data_root', 'sha256_file', 'canonical_json', 'content_hash', 'atomic_path', 'write_json', 'read_json',
-           'LockHeld', 'file_lock', 'CorruptFile', 'arrays_sha256', 'write_arrays', 'read_arrays', 'cached_arrays',
-           'make_manifest', 'manifest_hash', 'write_manifest', 'read_manifest']
+__all__ = ['project_root', 'project_path', 'data_root', 'sha256_file', 'canonical_json', 'content_hash', 'atomic_path',
+           'write_json', 'read_json', 'LockHeld', 'file_lock', 'CorruptFile', 'arrays_sha256', 'write_arrays',
+           'read_arrays', 'cached_arrays', 'make_manifest', 'manifest_hash', 'write_manifest', 'read_manifest']
 
 # %% ../../nbs/01_manifest.ipynb #33a44bf5
 def project_root(start: Path | str | None = None) -> Path | None:
@@ -34,6 +34,12 @@ def project_root(start: Path | str | None = None) -> Path | None:
         ini = d/'settings.ini'
         if ini.exists() and 'lib_name = sematlas' in ini.read_text(): return d
     return None
+
+# %% ../../nbs/01_manifest.ipynb #90bb6f21
+def project_path(path: Path | str) -> Path:
+    "`path`, or, when it is relative and not found from the working directory, the same path inside the project folder (`project_root`)."
+    path, root = Path(path), project_root()
+    return root/path if not path.is_absolute() and not path.exists() and root else path
 
 # %% ../../nbs/01_manifest.ipynb #318a9f69
 def data_root() -> Path:

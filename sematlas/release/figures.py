@@ -307,11 +307,6 @@ def zeitgeist_figure_static(zd, years=None, n_topics: int = 8):
     return fig, pd.concat([prev, path], ignore_index=True)[['panel', 'series', 'year', 'forecast', 'value']]
 
 # %% ../../nbs/66_figures.ipynb #3a977035
-def _resolve(p: Path | str) -> Path:
-    from sematlas.data.download import project_root
-    p = Path(p)
-    return p if p.is_absolute() or p.exists() or not project_root() else project_root()/p
-
 def build_figures(release_dir: Path | str = 'runs/release', out_dir: Path | str = 'docs/figures', derived_dir: Path | str | None = None,
                   device: str = 'cpu', n_samples: int = 16, cca_table: Path | str | None = None, formats=FIGURE_FORMATS,
                   only=None, log=print) -> pd.DataFrame:
@@ -321,10 +316,10 @@ def build_figures(release_dir: Path | str = 'runs/release', out_dir: Path | str 
     `cca_table` the CCA's correlations (default `CCA_TABLE`, written by `47_cca`). Figures whose inputs are missing are
     skipped with a message; `only` names the figures to make (default all, `FIGURES`). Returns one row per file: figure, file, bytes, and the seconds the figure took.
     """
-    from sematlas.data.manifest import data_root
-    rel, out = _resolve(release_dir), _resolve(out_dir)
-    derived = _resolve(derived_dir) if derived_dir is not None else data_root()/'derived'/'full'
-    cca = _resolve(cca_table if cca_table is not None else CCA_TABLE)
+    from sematlas.data.manifest import data_root, project_path
+    rel, out = project_path(release_dir), project_path(out_dir)
+    derived = project_path(derived_dir) if derived_dir is not None else data_root()/'derived'/'full'
+    cca = project_path(cca_table if cca_table is not None else CCA_TABLE)
     if not rel.is_dir(): raise FileNotFoundError(f"{rel}: no release folder")
     def qc(): return qc_figure(qc_tables(derived))
     def comparison(): return comparison_figure(model_table(rel), models=sorted(p.name for p in rel.iterdir() if 'full' in p.name))
@@ -344,7 +339,7 @@ def build_figures(release_dir: Path | str = 'runs/release', out_dir: Path | str 
         return pointcloud_figure(PeakGenerator.load(rel/'pointcloud-full'/'model.pt', device))
     def cca_fig(): return cca_figure_from_table(pd.read_csv(cca))
     def clusters(): return clusters_figure_from_table(pd.read_csv(rel/'hvae-full-4mm'/'analysis'/'clusters.csv'), 'HDBSCAN clusters of hvae-full-4mm codes')
-    def clusters_vae(): return clusters_figure_from_table(pd.read_csv(_resolve(VAE_CLUSTERS)), 'HDBSCAN clusters of vae-full-4mm codes')
+    def clusters_vae(): return clusters_figure_from_table(pd.read_csv(project_path(VAE_CLUSTERS)), 'HDBSCAN clusters of vae-full-4mm codes')
     def zeitgeist():
         from sematlas.forecast import zeitgeist_series, forecast
         from sematlas.apps.zeitgeist import zeitgeist_data
