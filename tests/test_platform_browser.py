@@ -98,20 +98,38 @@ def _map_id(driver) -> str:
     return els[0].text.strip() if els else ''
 
 
+def _wait(driver, seconds: float, condition, poll: float = 0.5):
+    "Wait until `condition(driver)` is truthy; an element replaced while it is read (the widgets redraw) is read again."
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+    return WebDriverWait(driver, seconds, poll_frequency=poll, ignored_exceptions=(StaleElementReferenceException,)).until(condition)
+
+
+def _text(driver, css: str) -> str:
+    "The text of the first element matching `css`, read again if it is redrawn meanwhile."
+    from selenium.webdriver.common.by import By
+    return _wait(driver, 10, lambda d: d.find_element(By.CSS_SELECTOR, css).text or ' ')
+
+
+def _srcs(driver) -> list:
+    "The sources of the platform's images."
+    from selenium.webdriver.common.by import By
+    return _wait(driver, 10, lambda d: [e.get_attribute('src') for e in d.find_elements(By.CSS_SELECTOR, '.sematlas-platform img')] or None)
+
+
 def test_platform_in_a_browser(request):
     why = _missing()
     if why: pytest.skip(f"no browser test: {why}")
     url, driver = request.getfixturevalue('voila_url'), request.getfixturevalue('browser')
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
     t0 = time.time()
     driver.get(url)
-    first = WebDriverWait(driver, OPEN_S, poll_frequency=0.5).until(lambda d: _map_id(d))
+    first = _wait(driver, OPEN_S, _map_id)
     opened = time.time() - t0
-    readout = driver.find_element(By.CSS_SELECTOR, '.sematlas-map-readout').text
+    readout = _text(driver, '.sematlas-map-readout')
     assert 'Counterfactual Machine' in readout and 'working memory' in readout, readout
-    images = [e.get_attribute('src') for e in driver.find_elements(By.CSS_SELECTOR, '.sematlas-platform img')]
+    images = _srcs(driver)
     assert images and all(images), 'the map views have no image'
     box = driver.find_element(By.CSS_SELECTOR, '.sematlas-query input')
     box.send_keys(Keys.CONTROL, 'a'); box.send_keys('pain', Keys.ENTER)     # replace the text; the box sends its value on Enter
@@ -119,25 +137,30 @@ def test_platform_in_a_browser(request):
     def new_map(d):
         m, text = _map_id(d), d.find_element(By.CSS_SELECTOR, '.sematlas-map-readout').text
         return m if m and m != first and 'pain' in text else ''
-    second = WebDriverWait(driver, CHANGE_S, poll_frequency=0.5).until(new_map)
+    second = _wait(driver, CHANGE_S, new_map)
     changed = time.time() - t1
-    readout = driver.find_element(By.CSS_SELECTOR, '.sematlas-map-readout').text
+    readout = _text(driver, '.sematlas-map-readout')
     assert 'text: pain' in readout and re.fullmatch(r'[0-9a-f]{12}', second), readout
-    assert [e.get_attribute('src') for e in driver.find_elements(By.CSS_SELECTOR, '.sematlas-platform img')] != images   # the views redrew
-    link = driver.find_element(By.CSS_SELECTOR, 'a.sematlas-map-link')
-    assert link.get_attribute('download') == f'sematlas-counterfactual-{second}.nii.gz' and link.get_attribute('href').startswith('data:application/gzip;base64,')
-    link.click()                                                # the browser saves the map: a NIfTI file whose values hash to the readout's id
-    saved = driver.downloads/link.get_attribute('download')
-    WebDriverWait(driver, 30, poll_frequency=0.2).until(lambda d: saved.exists())
+    assert _wait(driver, 30, lambda d: _srcs(d) != images)   # the views redrew
+    name = f'sematlas-counterfactual-{second}.nii.gz'
+    def save(d):                                                # the browser saves the map: a NIfTI file whose values hash to the readout's id
+        link = d.find_element(By.CSS_SELECTOR, 'a.sematlas-map-link')
+        if link.get_attribute('download') != name: return False
+        assert link.get_attribute('href').startswith('data:application/gzip;base64,')
+        link.click(); return True
+    _wait(driver, 30, save)
+    saved = driver.downloads/name
+    _wait(driver, 30, lambda d: saved.exists(), poll=0.2)
     import hashlib, nibabel as nib, numpy as np
     img = nib.load(saved)
     assert img.shape == (46, 55, 46) and int(img.header['sform_code']) == 4
     assert hashlib.sha1(np.asarray(img.dataobj, 'float32').tobytes()).hexdigest()[:12] == second
-    tab = [e for e in driver.find_elements(By.CSS_SELECTOR, '.lm-TabBar-tab') if e.text.strip() == 'Hierarchy']
-    assert tab, 'no Hierarchy tab'
-    tab[0].click()                                              # a tab is built when first shown; the readout follows it
-    WebDriverWait(driver, CHANGE_S, poll_frequency=0.5).until(
-        lambda d: d.find_element(By.CSS_SELECTOR, '.sematlas-map-readout').text.startswith('Hierarchy: hierarchy node'))
-    assert any('closest to pain' in e.text for e in driver.find_elements(By.CSS_SELECTOR, '.sematlas-tab-note'))     # the state reached it
+    def open_hierarchy(d):                                      # a tab is built when first shown; the readout follows it
+        tab = [e for e in d.find_elements(By.CSS_SELECTOR, '.lm-TabBar-tab') if e.text.strip() == 'Hierarchy']
+        assert tab, 'no Hierarchy tab'
+        tab[0].click(); return True
+    _wait(driver, 10, open_hierarchy)
+    _wait(driver, CHANGE_S, lambda d: d.find_element(By.CSS_SELECTOR, '.sematlas-map-readout').text.startswith('Hierarchy: hierarchy node'))
+    _wait(driver, 10, lambda d: any('closest to pain' in e.text for e in d.find_elements(By.CSS_SELECTOR, '.sematlas-tab-note')))     # the state reached it
     if os.environ.get('SEMATLAS_SCREENSHOT'): driver.save_screenshot(os.environ['SEMATLAS_SCREENSHOT'])     # to look at the page
     print(f"page with its first map in {opened:.1f} s; the new query's map in {changed:.1f} s")
