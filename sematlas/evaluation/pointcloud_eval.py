@@ -16,9 +16,10 @@ from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, normalise_points
 
 # %% auto #0
 __all__ = ['RELEASED_CVAE', 'MODEL_ROWS', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'PRIOR_COMPONENTS',
-           'PRIOR_TEMPERATURES', 'PRIOR_FILE', 'sample_peaks', 'map_maxima', 'pairwise_chamfer', 'pointflow_metrics',
-           'render_sets', 'score_sets', 'evaluate_pointcloud', 'eval_table', 'pick_temperature', 'choose_temperature',
-           'training_codes', 'pick_prior', 'choose_prior']
+           'PRIOR_NEIGHBOURS', 'PRIOR_TEMPERATURES', 'PRIOR_MARGIN', 'PRIOR_FILE', 'PRIOR_CRITERION', 'sample_peaks',
+           'map_maxima', 'pairwise_chamfer', 'pointflow_metrics', 'render_sets', 'score_sets', 'evaluate_pointcloud',
+           'eval_table', 'pick_temperature', 'choose_temperature', 'training_codes', 'pick_prior', 'prior_candidates',
+           'choose_prior']
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bda91e72
 def sample_peaks(density: np.ndarray, grid: MNIGrid, n: int = N_POINTS, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -123,27 +124,27 @@ def _density_models(paths, tables_dir, device, log, res: int) -> dict:
     return out
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #f6fa25b9
-def _studies(data, cfg, split: str, n_studies: int, seed: int) -> tuple:
-    """A seeded sample of `n_studies` of `split` (a `StudySet` with each study's 30-point view as `real30`), each study's peaks by id,
+def _studies(data, cfg, split: str, n_studies: int | None, seed: int) -> tuple:
+    """A seeded sample of `n_studies` of `split` (all of it when None) (a `StudySet` with each study's 30-point view as `real30`), each study's peaks by id,
     the train and val `StudySet`s, and the random generator (it goes on to draw the densities' peaks)."""
     from sematlas.evaluation.baselines import StudySet
     rng = np.random.default_rng(seed)
     ids = sorted(map(str, data.splits[split]))
-    ids = sorted(rng.choice(ids, min(n_studies, len(ids)), replace=False).tolist())
+    ids = sorted(rng.choice(ids, min(n_studies or len(ids), len(ids)), replace=False).tolist())
     sets = {k: StudySet.from_tables(data.cache, data.splits[k], data.topics, data.peaks, cfg.data.kernel) for k in ('train', 'val')}
     target = StudySet.from_tables(data.cache, ids, data.topics, data.peaks, cfg.data.kernel)
     groups = {sid: g[['x', 'y', 'z']].to_numpy('float64') for sid, g in target.peaks.groupby(target.peaks['id'].astype(str))}
     target.real30 = np.stack([normalise_points(groups[sid], N_POINTS, np.random.default_rng([seed, k])) for k, sid in enumerate(ids)])
     return target, groups, sets, rng
 
-def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str = 'cpu', progress: bool = True, n_studies: int = 500,
+def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str = 'cpu', progress: bool = True, n_studies: int | None = None,
                         density_models=(RELEASED_CVAE,), seed: int = 0, temperature='auto') -> dict:
     """Score a point-cloud run and the density baselines on `split`: eval.json, eval.md and eval_per_study.csv in the run folder.
 
     Parameters
     ----------
     run_dir : the finished run folder.
-    n_studies : test studies scored (a seeded sample; all when fewer).
+    n_studies : studies scored (a seeded sample; None or more than the split has: all of them).
     density_models : model files of volumetric conditional models whose maps are baselines (skipped when missing or on another grid).
     temperature : tau of the 'tempered' row, z ~ N(0, tau^2 I): 'auto' is the run's own (`generation.json`), chosen first on the
         validation split by `choose_temperature` when the run has none; a number scores that tau without recording it; None: no such row.
@@ -169,7 +170,7 @@ def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str
     note = ({k: generation[k] for k in keep if k in generation} if generation
             else None if temperature is None else {'temperature': module.model.temperature, 'split': None})
     f = run.path/PRIOR_FILE
-    prior = {k: v for k, v in read_json(f).items() if k in keep + ('n_components', 'ridge')} if module.model.prior and f.exists() else None
+    prior = {k: v for k, v in read_json(f).items() if k in keep + ('kind', 'n_components', 'k', 'ridge', 'margin')} if module.model.prior and f.exists() else None
     return _score_and_write(run, gens, target, groups, cfg, split, t0, log, note, prior)
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #2a2abe31
@@ -297,10 +298,10 @@ def _density_scores(score, target, sets: dict, data, density_models, device, log
     return {k: {'name': name, **score(_drawn(m, target.grid, rng))} for k, (name, m) in _density_maps(target, sets['train'], sets['val'], models).items()}
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bfcbd6e0
-def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n_studies: int = 500, data_dir=None, device: str = 'cpu',
+def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n_studies: int | None = None, data_dir=None, device: str = 'cpu',
                        density_models=(RELEASED_CVAE,), seed: int = 0, progress: bool = True, write: bool = True) -> dict:
     """Score the run's samples at each of `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of `split`
-    (the validation split; never the test split), pick one (`pick_temperature`), and, when `write`, record the search in the run
+    (the validation split, all of it by default; never the test split), pick one (`pick_temperature`), and, when `write`, record the search in the run
     folder's `generation.json` and the chosen temperature in its model file (`write_temperature`). Returns the record."""
     from sematlas.evaluation.evaluate import _prepared_data
     from sematlas.models.pointcloud import write_temperature
@@ -350,27 +351,39 @@ def training_codes(module, data, split: str = 'train', seed: int = 0, batch_size
     return np.concatenate(mus), np.concatenate(cs), ids
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #940fcfa9
-PRIOR_COMPONENTS = (1, 4, 10)
-PRIOR_TEMPERATURES = (0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+PRIOR_COMPONENTS = (1, 4)
+PRIOR_NEIGHBOURS = (5, 10, 20)
+PRIOR_TEMPERATURES = (0.6, 0.7, 0.8, 1.0)
+PRIOR_MARGIN = 0.02
 PRIOR_FILE = 'prior.json'
+PRIOR_CRITERION = ("among the priors and temperatures whose 1-NNA is nearer 50% than that of every density's drawn peaks by more than "
+                   "{margin:g}, the one with the largest within-8-mm share (the larger tau on a tie, then fewer components); none when none is")
 
-def pick_prior(rows: list[dict], densities: dict) -> dict | None:
-    "The row (`n_components`, `temperature`, scores) `CRITERION` picks among fitted priors (fewer components on a tie); None when none qualifies."
+def pick_prior(rows: list[dict], densities: dict, margin: float = PRIOR_MARGIN) -> dict | None:
+    """The row (`kind`, `n_components` or `k`, `temperature`, scores) `PRIOR_CRITERION` picks; None when none qualifies. The `margin`
+    on 1-NNA keeps the pick clear of the density's score by more than its noise (a 1-NNA over 2 x 1300 sets varies by about 0.01)."""
     bars = pick_temperature(rows, densities)
-    ok = [r for r in rows if abs(r['nna_cd'] - 0.5) < abs(bars['best_density_nna_cd'] - 0.5)]
-    return max(ok, key=lambda r: (r['within_8mm'], r['temperature'], -r['n_components'])) if ok else None
+    ok = [r for r in rows if abs(r['nna_cd'] - 0.5) < abs(bars['best_density_nna_cd'] - 0.5) - margin]
+    return max(ok, key=lambda r: (r['within_8mm'], r['temperature'], -r.get('n_components', 0))) if ok else None
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #adc36794
-def choose_prior(run_dir, components=PRIOR_COMPONENTS, temperatures=PRIOR_TEMPERATURES, split: str = 'val', n_studies: int = 500,
-                 data_dir=None, device: str = 'cpu', density_models=(RELEASED_CVAE,), seed: int = 0, ridge: float = 1e-3,
-                 progress: bool = True, write: bool = True) -> dict:
-    """Fit latent priors to the training split's posterior codes (`training_codes`, `fit_latent_prior`, one per number of mixture
-    `components`), score their samples at each of `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of
-    `split` (never the test split), pick one (`pick_prior`), and, when `write`, record the search in the run's `prior.json` and the
-    chosen prior in its model file (`write_prior`; none when none qualifies). Returns the record."""
+def prior_candidates(codes: np.ndarray, inputs: np.ndarray, components=PRIOR_COMPONENTS, neighbours=PRIOR_NEIGHBOURS, ridge: float = 1e-3, seed: int = 0) -> dict:
+    "`{(kind, size): prior}` at temperature 1: a fitted Gaussian prior (`fit_latent_prior`) per number of `components`, a neighbour prior (`fit_neighbour_prior`) per `k` of `neighbours`."
+    from sematlas.models.pointcloud_network import fit_latent_prior, fit_neighbour_prior
+    return {**{('gaussian', k): fit_latent_prior(codes, inputs, k, ridge, seed) for k in components},
+            **{('neighbours', k): fit_neighbour_prior(codes, inputs, k) for k in neighbours}}
+
+# %% ../../nbs/44_pointcloud_eval.ipynb #3fd4dc49
+def choose_prior(run_dir, components=PRIOR_COMPONENTS, neighbours=PRIOR_NEIGHBOURS, temperatures=PRIOR_TEMPERATURES, split: str = 'val',
+                 n_studies: int | None = None, data_dir=None, device: str = 'cpu', density_models=(RELEASED_CVAE,), seed: int = 0,
+                 ridge: float = 1e-3, margin: float = PRIOR_MARGIN, progress: bool = True, write: bool = True) -> dict:
+    """Fit latent priors to the training split's posterior codes (`training_codes`, `prior_candidates`), score their samples at each of
+    `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of `split` (all of it by default; never the test
+    split), pick one (`pick_prior`), and, when `write`, record the search in the run's `prior.json` and the chosen prior in its model
+    file (`write_prior`; none when none qualifies). Returns the record."""
     from sematlas.evaluation.evaluate import _prepared_data
     from sematlas.models.pointcloud import write_prior
-    from sematlas.models.pointcloud_network import fit_latent_prior
+    from sematlas.models.pointcloud_network import describe_prior
     from sematlas.training.runs import Run
     if split == 'test': raise ValueError("the latent prior is chosen on the validation split, never on the test split it is reported on")
     log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
@@ -380,24 +393,28 @@ def choose_prior(run_dir, components=PRIOR_COMPONENTS, temperatures=PRIOR_TEMPER
     mu, c, _ = training_codes(module, data, 'train', seed)
     target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
     score = _set_scorer(target, groups)
-    dens, inputs, rows, priors = _density_scores(score, target, sets, data, density_models, device, log, rng), module.study_inputs(data.out_dir/'tables'), [], {}
-    for k in components:
-        priors[k] = fit_latent_prior(mu, c, k, ridge, seed)
+    dens, inputs, rows = _density_scores(score, target, sets, data, density_models, device, log, rng), module.study_inputs(data.out_dir/'tables'), []
+    priors = prior_candidates(mu, c, components, neighbours, ridge, seed)
+    for (kind, size), prior in priors.items():
         for t in temperatures:
-            rows.append({'n_components': k, 'temperature': float(t), **score(_model_sets(module.set_prior({**priors[k], 'temperature': t}), target, inputs, 'fitted'))})
-            log(f"[prior] {k} component(s), tau {t:g} on {split}: within_8mm {rows[-1]['within_8mm']:.4f}, nna_cd {rows[-1]['nna_cd']:.3f}")
-    pick, bars = pick_prior(rows, dens), pick_temperature(rows, dens)
-    record = {'n_components': pick and pick['n_components'], 'temperature': pick and pick['temperature'], 'feasible': pick is not None,
-              'chosen': pick and {k: pick[k] for k in ('nna_cd', 'within_8mm')}, **{k: bars[k] for k in ('best_density_nna_cd', 'best_density_within_8mm')},
+            rows.append({'kind': kind, ('n_components' if kind == 'gaussian' else 'k'): size, 'temperature': float(t),
+                         **score(_model_sets(module.set_prior({**prior, 'temperature': t}), target, inputs, 'fitted'))})
+            log(f"[prior] {describe_prior({**prior, 'temperature': t})} on {split}: within_8mm {rows[-1]['within_8mm']:.4f}, nna_cd {rows[-1]['nna_cd']:.3f}")
+    pick, bars = pick_prior(rows, dens, margin), pick_temperature(rows, dens)
+    size = lambda r: r.get('n_components', r.get('k'))
+    record = {'kind': pick and pick['kind'], 'n_components': pick and pick.get('n_components'), 'k': pick and pick.get('k'),
+              'temperature': pick and pick['temperature'], 'feasible': pick is not None, 'chosen': pick and {k: pick[k] for k in ('nna_cd', 'within_8mm')},
+              **{k: bars[k] for k in ('best_density_nna_cd', 'best_density_within_8mm')},
               'beats_within_8mm': bool(pick) and pick['within_8mm'] > bars['best_density_within_8mm'], 'split': split, 'n_studies': len(target),
-              'seed': seed, 'ridge': ridge, 'n_codes': len(mu), 'criterion': CRITERION.replace('temperatures', 'fitted priors and temperatures').replace('; 1 when none is', '; none when none is'),
-              'components': list(components), 'temperatures': [float(t) for t in temperatures], 'manifest_hash': run.info['manifest_hash'],
-              'rows': rows, 'densities': dens, 'seconds': time.time() - t0}
-    log(f"[prior] chose {pick and pick['n_components']} component(s) at tau {pick and pick['temperature']} on the {split} split ({len(target)} studies)")
+              'seed': seed, 'ridge': ridge, 'margin': margin, 'n_codes': len(mu), 'criterion': PRIOR_CRITERION.format(margin=margin),
+              'components': list(components), 'neighbours': list(neighbours), 'temperatures': [float(t) for t in temperatures],
+              'manifest_hash': run.info['manifest_hash'], 'rows': rows, 'densities': dens, 'seconds': time.time() - t0}
+    chosen = pick and {**priors[(pick['kind'], size(pick))], 'temperature': pick['temperature']}
+    log(f"[prior] chose {describe_prior(chosen) if chosen else 'none'} on the {split} split ({len(target)} studies)")
     if write:
         write_json(record, run.path/PRIOR_FILE)
-        write_prior(run.model_path, pick and {**priors[pick['n_components']], 'temperature': pick['temperature']},
-                    **{k: record[k] for k in ('n_components', 'temperature', 'split', 'n_studies', 'seed', 'ridge', 'n_codes', 'criterion')}, file=PRIOR_FILE)
+        write_prior(run.model_path, chosen, **{k: record[k] for k in ('kind', 'n_components', 'k', 'temperature', 'split', 'n_studies', 'seed',
+                                                                       'ridge', 'margin', 'n_codes', 'criterion')}, file=PRIOR_FILE)
     return record
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #f641388f
@@ -406,8 +423,11 @@ def _prior_note(result: dict) -> str:
     p = result.get('prior')
     if not p or 'fitted' not in result['methods']: return ''
     same = " (the split scored here too: its rows are optimistic)" if p['split'] == result['split'] else ''
-    return (f"\nFitted latent prior (the fitted-prior row): z | c ~ A c + b + e, a ridge regression (penalty {p['ridge']:g}) of the training split's "
-            f"posterior means (seeded 30-point views) on the condition input, the residual e a mixture of {p['n_components']} Gaussian(s), "
+    what = (f"the posterior means of the training split's studies (seeded 30-point views) whose condition inputs are the {p['k']} nearest the "
+            f"study's, one drawn at random and pulled toward their mean, z = zbar + tau (z_j - zbar)" if p.get('kind') == 'neighbours' else
+            f"z | c ~ A c + b + e, a ridge regression (penalty {p['ridge']:g}) of the training split's posterior means (seeded 30-point views) "
+            f"on the condition input, the residual e a mixture of {p['n_components']} Gaussian(s)")
+    return (f"\nLatent prior fitted to the training codes (the fitted-prior row): {what}, "
             f"sampled at tau = {p['temperature']:g}; chosen on the {p['split']} split{same} ({p['n_studies']} studies, seed {p['seed']}): {p['criterion']}. "
             f"There its samples' 1-NNA was {p['chosen']['nna_cd']:.3f} (the best density's {p['best_density_nna_cd']:.3f}) and their within-8-mm share "
             f"{p['chosen']['within_8mm']:.3f} (the best density's {p['best_density_within_8mm']:.3f}).{_row_bars(result, 'fitted')} The search is in prior.json.\n")

@@ -16,7 +16,7 @@ from ..data.conditions import FIELDS, ConditionEncoder, stack_conditions
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, PointCache, PointCloudDataset
 from .controls import KLController
 from .module import GridVAEModule, gaussian_kl
-from .pointcloud_network import NETWORK, chamfer_distance, pointcloud_vae, sinkhorn_emd
+from .pointcloud_network import NETWORK, chamfer_distance, describe_prior, pointcloud_vae, sinkhorn_emd
 from .registry import ModelKind, Section, register
 
 # %% auto #0
@@ -102,7 +102,7 @@ class PointCloudVAEModule(GridVAEModule):
 
 # %% ../../nbs/36_pointcloud.ipynb #b72b5587
 TEMPERED = 'point-cloud VAE, from conditions (z ~ N(0, tau^2 I), tau = {:g})'
-FITTED = 'point-cloud VAE, from conditions (z ~ prior fitted to the training codes, {} component(s), tau = {:g})'
+FITTED = 'point-cloud VAE, from conditions (z ~ {})'
 
 @patch
 def set_temperature(self: PointCloudVAEModule, temperature: float) -> PointCloudVAEModule:
@@ -112,7 +112,7 @@ def set_temperature(self: PointCloudVAEModule, temperature: float) -> PointCloud
     self.model.temperature = self.hparams.temperature = t
     p = self.model.prior
     self.predictions = {**type(self).predictions, **({'tempered': (TEMPERED.format(t), '_tmp')} if t != 1 else {}),
-                        **({'fitted': (FITTED.format(len(p['weights']), p['temperature']), '_fit')} if p else {})}
+                        **({'fitted': (FITTED.format(describe_prior(p)), '_fit')} if p else {})}
     return self
 
 def write_temperature(path: Path | str, temperature: float, **record) -> Path:

@@ -15,9 +15,10 @@ from .blocks import FiLM
 from .cvae_network import ConditionInputs
 
 # %% auto #0
-__all__ = ['PRIOR_KEYS', 'POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact', 'RandomFourierFeatures',
-           'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction', 'check_temperature',
-           'fit_latent_prior', 'check_prior', 'PointCloudVAE', 'pointcloud_vae']
+__all__ = ['PRIOR_KEYS', 'NEIGHBOUR_KEYS', 'POINTCLOUD_ARGS', 'NETWORK', 'chamfer_distance', 'sinkhorn_emd', 'emd_exact',
+           'RandomFourierFeatures', 'farthest_point_sample', 'ball_query', 'gather', 'shared_mlp', 'SetAbstraction',
+           'check_temperature', 'fit_latent_prior', 'check_prior', 'fit_neighbour_prior', 'check_neighbour_prior',
+           'neighbour_codes', 'prior_buffer', 'describe_prior', 'PointCloudVAE', 'pointcloud_vae']
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8620773c
 def chamfer_distance(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
@@ -138,7 +139,9 @@ def fit_latent_prior(codes: np.ndarray, inputs: np.ndarray, n_components: int = 
 
 # %% ../../nbs/35_pointcloud_network.ipynb #63654e96
 def check_prior(prior: dict, latent_dim: int, n_inputs: int) -> dict:
-    "The fitted prior `prior` (`fit_latent_prior`) as float32 tensors with its temperature, or a `ValueError` naming what is wrong with it."
+    """The latent prior `prior` (`fit_latent_prior`, or `fit_neighbour_prior` with its `kind` and `k`) as float32 tensors with its
+    temperature, or a `ValueError` naming what is wrong with it."""
+    if prior.get('kind') == 'neighbours': return check_neighbour_prior(prior, latent_dim, n_inputs)
     missing = [k for k in (*PRIOR_KEYS, 'temperature') if k not in prior]
     if missing: raise ValueError(f"a fitted prior needs {list(PRIOR_KEYS)} and 'temperature'; missing {missing}")
     t = {k: torch.as_tensor(np.asarray(prior[k], 'float32')) for k in PRIOR_KEYS}
@@ -149,6 +152,55 @@ def check_prior(prior: dict, latent_dim: int, n_inputs: int) -> dict:
     if not all(torch.isfinite(v).all() for v in t.values()) or (t['weights'] < 0).any() or t['weights'].sum() <= 0:
         raise ValueError("a fitted prior needs finite values and non-negative weights with a positive sum")
     return {**t, 'temperature': check_temperature(prior['temperature'])}
+
+# %% ../../nbs/35_pointcloud_network.ipynb #f6b14561
+NEIGHBOUR_KEYS = ('inputs', 'codes')
+
+def fit_neighbour_prior(codes: np.ndarray, inputs: np.ndarray, k: int = 20) -> dict:
+    """z | c: the posterior `codes` (n, latent) of the `k` training studies whose condition `inputs` (n, p) are nearest c (Euclidean),
+    sampled by `neighbour_codes`. Returns `NEIGHBOUR_KEYS` as float16 tensors, with `kind` 'neighbours', `k` and `temperature` 1."""
+    Z, X = np.asarray(codes, 'float32'), np.asarray(inputs, 'float32')
+    if Z.ndim != 2 or X.ndim != 2 or len(Z) != len(X): raise ValueError(f"codes (n, latent) and inputs (n, p) must have the same rows, got {Z.shape} and {X.shape}")
+    if not (np.isfinite(Z).all() and np.isfinite(X).all()): raise ValueError("codes and inputs must be finite")
+    if not 1 <= int(k) <= len(Z): raise ValueError(f"k must be between 1 and the number of codes ({len(Z)}), got {k}")
+    return {'kind': 'neighbours', 'inputs': torch.from_numpy(X).half(), 'codes': torch.from_numpy(Z).half(), 'k': int(k), 'temperature': 1.0}
+
+# %% ../../nbs/35_pointcloud_network.ipynb #9413de16
+def check_neighbour_prior(prior: dict, latent_dim: int, n_inputs: int) -> dict:
+    "The neighbour prior `prior` (`fit_neighbour_prior`) as float32 tensors with its `kind`, `k` and temperature, or a `ValueError` naming what is wrong with it."
+    missing = [k for k in (*NEIGHBOUR_KEYS, 'k', 'temperature') if k not in prior]
+    if missing: raise ValueError(f"a neighbour prior needs {list(NEIGHBOUR_KEYS)}, 'k' and 'temperature'; missing {missing}")
+    t = {k: torch.as_tensor(np.asarray(prior[k], 'float32')) for k in NEIGHBOUR_KEYS}
+    n = len(t['codes'])
+    want = {'inputs': (n, n_inputs), 'codes': (n, latent_dim)}
+    bad = {k: tuple(t[k].shape) for k, s in want.items() if tuple(t[k].shape) != s}
+    if bad or n < 1: raise ValueError(f"a neighbour prior for latent {latent_dim} and {n_inputs} condition inputs needs shapes {want}; got {bad}")
+    if not all(torch.isfinite(v).all() for v in t.values()): raise ValueError("a neighbour prior needs finite inputs and codes")
+    if not 1 <= int(prior['k']) <= n: raise ValueError(f"a neighbour prior's k must be between 1 and its {n} codes, got {prior['k']}")
+    return {'kind': 'neighbours', **t, 'k': int(prior['k']), 'temperature': check_temperature(prior['temperature'])}
+
+# %% ../../nbs/35_pointcloud_network.ipynb #9c4b5771
+def neighbour_codes(c: torch.Tensor, inputs: torch.Tensor, codes: torch.Tensor, k: int, temperature: float, u: torch.Tensor) -> torch.Tensor:
+    """Codes (n, latent) for condition inputs `c` (n, p): the `k` rows of `inputs` (N, p) nearest each c (squared Euclidean), the one
+    of them that `u` (n, uniform in [0, 1)) picks, z = zbar + temperature (z_j - zbar) over their `codes` (N, latent). Plain tensor
+    operations (ONNX traces them: `64_onnx`)."""
+    d = (inputs*inputs).sum(1)[None] - 2*c @ inputs.T                            # the squared distance, less |c|^2 (the same for a row)
+    near = codes[torch.topk(d, k, dim=1, largest=False).indices]                  # (n, k, latent)
+    zbar = near.mean(1)
+    j = (u*k).long().clamp(0, k - 1)
+    drawn = near.gather(1, j[:, None, None].expand(-1, 1, near.shape[-1]))[:, 0]
+    return zbar + temperature*(drawn - zbar)
+
+# %% ../../nbs/35_pointcloud_network.ipynb #9ab036d0
+def prior_buffer(key: str) -> str:
+    "The network's (non-persistent) buffer holding a prior's tensor `key`."
+    return f"neighbour_{key}" if key in NEIGHBOUR_KEYS else f"prior_{key}"
+
+def describe_prior(prior: dict) -> str:
+    "What a latent prior (`fit_latent_prior`, `fit_neighbour_prior`) samples, in words, with its temperature."
+    if prior.get('kind') == 'neighbours':
+        return f"the training codes of the {prior['k']} nearest studies in condition space, tau = {prior['temperature']:g}"
+    return f"prior fitted to the training codes, {len(prior['weights'])} component(s), tau = {prior['temperature']:g}"
 
 # %% ../../nbs/35_pointcloud_network.ipynb #8a7ee837
 class PointCloudVAE(ConditionInputs, nn.Module):
@@ -161,7 +213,7 @@ class PointCloudVAE(ConditionInputs, nn.Module):
     latent_dim, embed_dim, width : latent code, condition embedding, and the base width of the layers.
     rff_features, rff_sigma : random Fourier features of the positions.
     temperature : the prior's scale when sampling (`sample`): z ~ N(0, temperature^2 I); 1 is the prior, 0 the set at z = 0.
-    prior : a latent prior fitted to the training codes (`fit_latent_prior`), sampled instead of N(0, I) when given (`set_prior`).
+    prior : a latent prior fitted to the training codes (`fit_latent_prior`, `fit_neighbour_prior`), sampled instead of N(0, I) when given (`set_prior`).
     """
     def __init__(self, cond_dims: dict, n_points: int = 30, latent_dim: int = 32, embed_dim: int = 64, width: int = 64,
                  rff_features: int = 32, rff_sigma: float = 4.0, temperature: float = 1.0, prior: dict | None = None):
@@ -182,17 +234,20 @@ class PointCloudVAE(ConditionInputs, nn.Module):
     def __repr__(self):
         return (f"PointCloudVAE({self.n_points} points, latent {self.latent_dim}, conditions {self.cond_dim}+{self.n_fields}, "
                 f"{sum(p.numel() for p in self.parameters())/1e6:.2f} M parameters, temperature {self.temperature:g}"
-                + (f", fitted prior of {len(self.prior['weights'])} component(s) at tau {self.prior['temperature']:g})" if self.prior else ")"))
+                + (f", z ~ {describe_prior(self.prior)})" if self.prior else ")"))
 
 # %% ../../nbs/35_pointcloud_network.ipynb #c32d8cb7
 @patch
 def set_prior(self: PointCloudVAE, prior: dict | None) -> PointCloudVAE:
-    """Sample from the fitted prior `prior` (`fit_latent_prior`; None: N(0, I)) from now on. Its tensors are buffers that are not
-    saved with the weights (the prior lives in the hyperparameters), so the state dict is the same with or without it."""
-    self.prior = None if prior is None else {k: (v.tolist() if torch.is_tensor(v) else v)
-                                             for k, v in check_prior(prior, self.latent_dim, self.cond_dim + self.n_fields).items()}
-    t = None if prior is None else check_prior(self.prior, self.latent_dim, self.cond_dim + self.n_fields)
-    for k in PRIOR_KEYS: self.register_buffer(f'prior_{k}', None if t is None else t[k].to(self.template.device), persistent=False)
+    """Sample from the latent prior `prior` (`fit_latent_prior` or `fit_neighbour_prior`; None: N(0, I)) from now on. Its tensors are
+    buffers that are not saved with the weights (the prior lives in the hyperparameters: a fitted Gaussian's as lists of floats, a
+    neighbour prior's inputs and codes as float16 tensors), so the state dict is the same with or without it."""
+    n_in = self.cond_dim + self.n_fields
+    keep = lambda k, v: v.half() if k in NEIGHBOUR_KEYS else v.tolist() if torch.is_tensor(v) else v
+    self.prior = None if prior is None else {k: keep(k, v) for k, v in check_prior(prior, self.latent_dim, n_in).items()}
+    t = None if prior is None else check_prior(self.prior, self.latent_dim, n_in)      # the values as stored
+    for k in (*PRIOR_KEYS, *NEIGHBOUR_KEYS):
+        self.register_buffer(prior_buffer(k), t[k].to(self.template.device) if t and k in t else None, persistent=False)
     return self
 
 # %% ../../nbs/35_pointcloud_network.ipynb #7f5ad0e4
@@ -257,16 +312,20 @@ def set_base_rate(self: PointCloudVAE, mean_map=None):
 def prior_codes(self: PointCloudVAE, n: int, batch: dict | None = None, temperature: float | None = None,
                 generator: torch.Generator | None = None, prior: bool = True) -> torch.Tensor:
     """`n` latent codes: e ~ N(0, I) drawn first from `generator` (the same draw either way), then, with a fitted prior and `prior`,
-    a component k per code (from `generator` too) and z = A c + b + m_k + tau L_k e for the batch's condition input c; otherwise
-    z = tau e. tau is `temperature`, else the fitted prior's (with it) or the network's."""
+    a component k per code (from `generator` too) and z = A c + b + m_k + tau L_k e for the batch's condition input c, or, with a
+    neighbour prior, u ~ U[0, 1) (from `generator`) and `neighbour_codes`; otherwise z = tau e. tau is `temperature`, else the
+    prior's (with one) or the network's."""
     use = prior and self.prior is not None
     t = (self.prior['temperature'] if use else self.temperature) if temperature is None else check_temperature(temperature)
     e = torch.randn(n, self.latent_dim, generator=generator)
     if not use: return (e*t).to(self.template.device)
-    k = torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator).to(self.template.device)
     cond, mask = self.batch_conditions(batch, n)
     c = self.cond_input(self.masked(cond, mask), mask)
     if len(c) != n: raise ValueError(f"{n} codes asked for but the batch has {len(c)} condition vectors")
+    if self.prior.get('kind') == 'neighbours':
+        u = torch.rand(n, generator=generator).to(self.template.device)
+        return neighbour_codes(c, self.neighbour_inputs, self.neighbour_codes, self.prior['k'], t, u)
+    k = torch.multinomial(self.prior_weights.cpu(), n, replacement=True, generator=generator).to(self.template.device)
     e = e.to(self.template.device)
     return c @ self.prior_A.T + self.prior_b + self.prior_means[k] + t*torch.einsum('nij,nj->ni', self.prior_scale_trils[k], e)
 

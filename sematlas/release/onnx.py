@@ -15,9 +15,9 @@ from ..data.manifest import atomic_path, sha256_file
 from ..training.checkpoint import CheckpointError, load_network
 
 # %% auto #0
-__all__ = ['ENCODINGS', 'OPSET', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'TextEmbedding', 'condition_layout',
-           'graph_metadata', 'example_inputs', 'check_onnx', 'onnx_graphs', 'export_onnx', 'OnnxGraph',
-           'released_models', 'export_released', 'random_model_file']
+__all__ = ['PRIOR_FORMULA', 'ENCODINGS', 'OPSET', 'MapGenerator', 'MapEncoder', 'PeakSetGenerator', 'NeighbourPriorSampler',
+           'prior_metadata', 'TextEmbedding', 'condition_layout', 'graph_metadata', 'example_inputs', 'check_onnx',
+           'onnx_graphs', 'export_onnx', 'OnnxGraph', 'released_models', 'export_released', 'random_model_file']
 
 # %% ../../nbs/64_onnx.ipynb #37cc4ac7
 class MapGenerator(nn.Module):
@@ -49,6 +49,30 @@ class PeakSetGenerator(nn.Module):
     def forward(self, cond, mask, z):
         from sematlas.data.pointcloud_cache import POINT_SCALE_MM
         return self.net.generate(z, {'cond': cond, 'cond_mask': mask})*POINT_SCALE_MM
+
+# %% ../../nbs/64_onnx.ipynb #583f1b6c
+class NeighbourPriorSampler(nn.Module):
+    "conditions, mask, u -> z (batch, latent): a draw from the point-cloud network's neighbour prior at its temperature (`neighbour_codes`); u ~ U[0, 1) picks the neighbour."
+    def __init__(self, net):
+        super().__init__(); self.net = net
+    def forward(self, cond, mask, u):
+        from sematlas.models.pointcloud_network import neighbour_codes
+        p, c = self.net.prior, self.net.cond_input(self.net.masked(cond, mask), mask)
+        return neighbour_codes(c, self.net.neighbour_inputs, self.net.neighbour_codes, p['k'], p['temperature'], u)
+
+# %% ../../nbs/64_onnx.ipynb #0197cbb8
+PRIOR_FORMULA = {'gaussian': "z = A @ c + b + means[k] + temperature * scale_trils[k] @ e, k ~ weights, e ~ N(0, I), c = the conditions' "
+                             "vector (missing fields 0) then their mask (the network's condition input)",
+                 'neighbours': "z = pointcloud-prior.onnx(conditions, mask, u), u ~ U[0, 1): the posterior code of one of the k training studies "
+                               "whose condition input is nearest, pulled toward their mean: zbar + temperature * (z_j - zbar)"}
+
+def prior_metadata(prior: dict | None) -> dict:
+    "The `latent_prior` metadata of a point-cloud graph: a fitted Gaussian prior's numbers, a neighbour prior's k and temperature, with the formula; {} without one."
+    if not isinstance(prior, dict): return {}
+    if prior.get('kind') == 'neighbours':
+        return {'latent_prior': json.dumps({'kind': 'neighbours', 'k': prior['k'], 'temperature': prior['temperature'],
+                                            'n_codes': len(prior['codes']), 'formula': PRIOR_FORMULA['neighbours']})}
+    return {'latent_prior': json.dumps({**prior, 'kind': 'gaussian', 'formula': PRIOR_FORMULA['gaussian']})}
 
 # %% ../../nbs/64_onnx.ipynb #98b58b3b
 class TextEmbedding(nn.Module):
@@ -96,9 +120,7 @@ def graph_metadata(net, meta: dict, model_path: Path, name: str, graph: str, inp
     if meta.get('topic_keywords'): md['topic_keywords'] = json.dumps(meta['topic_keywords'])
     if getattr(net, 'temperature', None) is not None:           # the point-cloud model samples z ~ N(0, tau^2 I): scale z by it
         md['temperature'] = str(float(net.temperature))
-    if isinstance(getattr(net, 'prior', None), dict):                             # a fitted latent prior replaces N(0, I): z = A c + b + m_k + tau L_k e
-        md['latent_prior'] = json.dumps({**net.prior, 'formula': "z = A @ c + b + means[k] + temperature * scale_trils[k] @ e, k ~ weights, "
-                                         "e ~ N(0, I), c = the conditions' vector (missing fields 0) then their mask (the network's condition input)"})
+    md.update(prior_metadata(getattr(net, 'prior', None)))
     return md
 
 # %% ../../nbs/64_onnx.ipynb #93ccf04d
@@ -134,6 +156,7 @@ def example_inputs(graph: str, net, n: int = 3, seed: int = 0) -> dict:
     if graph == 'encoder':
         x = {'map': (np.exp(f(n, *net.grid.shape))*0.01*net.grid.mask).astype('float32')}
         return {**x, **cond()} if hasattr(net, 'cond_dim') else x
+    if graph == 'pointcloud-prior': return {**cond(), 'u': rng.random(n).astype('float32')}
     z = {'z': f(n, net.latent_dim)}
     return {**cond(), **z} if hasattr(net, 'cond_dim') else z
 
@@ -165,7 +188,10 @@ def onnx_graphs(net) -> dict:
     lat = ['batch', net.latent_dim]
     cond = {'conditions': ['batch', getattr(net, 'cond_dim', 0)], 'mask': ['batch', getattr(net, 'n_fields', 0)]}
     if hasattr(net, 'n_points'):
-        return {'pointcloud-generator': (PeakSetGenerator(net), {**cond, 'z': lat}, {'peaks': ['batch', net.n_points, 3, 'MNI mm']})}
+        out = {'pointcloud-generator': (PeakSetGenerator(net), {**cond, 'z': lat}, {'peaks': ['batch', net.n_points, 3, 'MNI mm']})}
+        if (net.prior or {}).get('kind') == 'neighbours':
+            out['pointcloud-prior'] = (NeighbourPriorSampler(net), {**cond, 'u': ['batch', 'uniform in [0, 1): which of the k nearest studies']}, {'z': lat})
+        return out
     grid = ['batch', *net.grid.shape]
     c = cond if hasattr(net, 'cond_dim') else {}
     out = {'generator': (MapGenerator(net), {**c, 'z': lat}, {'map': [*grid, 'expected peak density, 0 outside the brain mask']}),
