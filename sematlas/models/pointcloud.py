@@ -302,13 +302,13 @@ KIND = register(ModelKind('pointcloud', PointCloudVAEModule, datamodule=_datamod
 # %% ../../nbs/36_pointcloud.ipynb #c04323ef
 @patch
 def set_prior(self: PointCloudVAEModule, prior: dict | None) -> PointCloudVAEModule:
-    "Sample from the fitted latent prior `prior` (None: N(0, tau^2 I)) from now on (the network's and the hyperparameters'); its evaluation row is 'fitted'."
+    "Sample from the latent prior `prior` (`fit_latent_prior`, `fit_neighbour_prior`; None: N(0, tau^2 I)) from now on (the network's and the hyperparameters'); its evaluation row is 'fitted'."
     self.model.set_prior(prior)
     self.hparams.prior = self.model.prior
     return self.set_temperature(self.model.temperature)
 
 def write_prior(path: Path | str, prior: dict | None, **record) -> Path:
-    """Record the fitted latent prior `prior` (`fit_latent_prior`, with its temperature; None removes it) in a point-cloud model file's
+    """Record the latent prior `prior` (`fit_latent_prior` or `fit_neighbour_prior`, with its temperature; None removes it) in a point-cloud model file's
     hyperparameters, with `record` (how it was chosen) as its metadata's `prior`; the weights are left as they are. Written atomically."""
     from sematlas.data.manifest import atomic_path
     from sematlas.training.checkpoint import CheckpointError, _read, load_network
