@@ -94,7 +94,8 @@ R: `Rscript examples/r/plot_timeseries.R tables out.png` (the script is in the s
     'onnx': """## onnx/: the models as ONNX graphs (onnxruntime in Python, C++, C#, Java, JavaScript)
 
 `<model>/generator.onnx` (conditions, mask, z -> map), `<model>/encoder.onnx` (map -> mu, logvar),
-`pointcloud-full/pointcloud-generator.onnx` (conditions, mask, z -> peaks in MNI mm) and, for the text model,
+`pointcloud-full/pointcloud-generator.onnx` (conditions, mask, z -> peaks in MNI mm) with `pointcloud-prior.onnx`
+(conditions, mask, u -> z, a draw from its latent prior) and, for the text model,
 `text-encoder.onnx`. Each graph's metadata holds the grid and its affine, the condition layout, the topic names
 and the vocabulary. Node.js: `node examples/node/generate.js onnx/cvae-full-4mm/generator.onnx out.nii.gz --topic memory`.
 """,
