@@ -417,8 +417,8 @@ def add_forecast(sub):
 # %% ../nbs/69_cli.ipynb #gpeaks01
 def _generate_peaks(args) -> int:
     _out_file(args.out, ('.csv', '.tsv', '.txt'))
-    from sematlas.apps.peak_viewer import PeakGenerator, write_peaks
-    pg = PeakGenerator.load(args.model, args.device)
+    from sematlas.apps.peak_viewer import RELEASED_TEXT_POINTCLOUD, PeakGenerator, write_peaks
+    pg = PeakGenerator.load(args.model or (RELEASED_TEXT_POINTCLOUD if args.text is not None else None), args.device)
     c = _setting(pg, args)
     print(f"Conditions:\n{_describe(c)}")
     table = pg.generate_peaks(c, args.n, args.seed, args.temperature, prior=not args.no_prior)
@@ -436,7 +436,8 @@ def add_generate_peaks(sub):
     _condition_args(p)
     p.add_argument('--strength', type=float, default=0.5, help="weight of the query's topics against the average study's (default 0.5)")
     p.add_argument('-n', type=_positive, default=30, help='number of peaks (default 30: one draw of the model)')
-    p.add_argument('--model', type=Path, default=None, help='point-cloud model file (default: runs/release/pointcloud-full/model.pt)')
+    p.add_argument('--model', type=Path, default=None, help='point-cloud model file (default: runs/release/pointcloud-full/model.pt; '
+                                                             'with --text, runs/release/pointcloud-text-full/model.pt)')
     p.add_argument('--device', default='cpu')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--temperature', type=float, default=None,

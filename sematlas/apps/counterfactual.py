@@ -126,6 +126,9 @@ class CounterfactualMachine:
         self.module, self.meta, self.device = module.to(device).eval(), meta or {}, torch.device(device)
         self.model: GridVAE = module if isinstance(module, GridVAE) else module.model
         self.encoder, self.grid = module.condition_encoder, self.model.grid
+        self._read_queries(vocabulary)
+    def _read_queries(self, vocabulary: TopicVocabulary | None = None):
+        "What reads a query: the topics' vocabulary, the text's term vectorizer (a model that reads text), the average study's loadings."
         labels = ['_'.join(n.split('_')[1:]) if n.split('_')[0].isdigit() else n for n in self.encoder.topic_names]
         if vocabulary is None and 'topics' in self.encoder.fields:
             kw = self.meta.get('topic_keywords')

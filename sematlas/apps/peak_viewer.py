@@ -9,18 +9,19 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from .counterfactual import Conditions, CounterfactualMachine, TopicVocabulary, fetch_neurosynth_files
+from .counterfactual import Conditions, CounterfactualMachine
 from .inference import load_for_inference
 from ..data.download import project_root
 from ..data.manifest import project_path
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM
 
 # %% auto #0
-__all__ = ['RELEASED_POINTCLOUD', 'COLOURS', 'PeakGenerator', 'write_peaks', 'peaks_dataset', 'brain_mesh', 'peak_figure',
-           'PeakViewer']
+__all__ = ['RELEASED_POINTCLOUD', 'RELEASED_TEXT_POINTCLOUD', 'COLOURS', 'PeakGenerator', 'write_peaks', 'peaks_dataset',
+           'brain_mesh', 'peak_figure', 'PeakViewer']
 
 # %% ../../nbs/60_peak_viewer.ipynb #1c92697a
 RELEASED_POINTCLOUD = Path('runs')/'release'/'pointcloud-full'/'model.pt'
+RELEASED_TEXT_POINTCLOUD = Path('runs')/'release'/'pointcloud-text-full'/'model.pt'
 
 class PeakGenerator(CounterfactualMachine):
     """A trained point-cloud model for use: peaks (MNI mm) for condition settings (`conditions`, as the Counterfactual Machine's).
@@ -28,21 +29,15 @@ class PeakGenerator(CounterfactualMachine):
     Parameters
     ----------
     net : the point-cloud network (`load_network`), with its `condition_encoder`.
-    meta : the model file's metadata (its `topic_keywords` make text queries work).
+    meta : the model file's metadata (its `topic_keywords` make topic queries work, its `vocabulary` text for a model that reads text).
     device : where the network runs.
     """
     def __init__(self, net, meta: dict | None = None, device: str = 'cpu'):
         if getattr(net, 'kind', 'pointcloud') != 'pointcloud' or not hasattr(net, 'n_points'):
             raise ValueError(f"peaks come from a point-cloud model (model kind pointcloud), not a {getattr(net, 'kind', type(net).__name__)!r} model")
         self.module = self.model = net.to(device).eval()
-        self.meta, self.device, self.grid, self.terms, self._recent = meta or {}, torch.device(device), None, None, {}
-        self.encoder = net.condition_encoder
-        labels = ['_'.join(n.split('_')[1:]) if n.split('_')[0].isdigit() else n for n in self.encoder.topic_names]
-        kw = self.meta.get('topic_keywords')
-        self.vocabulary = (TopicVocabulary(kw, labels) if kw else TopicVocabulary.from_keys_file(fetch_neurosynth_files()['keys'], labels)) \
-            if 'topics' in self.encoder.fields else None
-        w = np.asarray(self.encoder.fill.get('topics', []), 'float64')**2
-        self.average_loadings = w/w.sum() if w.size else w
+        self.meta, self.device, self.grid, self.encoder = meta or {}, torch.device(device), None, net.condition_encoder
+        self._read_queries()
     @classmethod
     def load(cls, path: Path | str | None = None, device: str = 'cpu') -> 'PeakGenerator':
         "Load a point-cloud model file (default: the released one, `RELEASED_POINTCLOUD`)."
@@ -150,7 +145,7 @@ def study_sets(self: PeakGenerator, cache, sid: str, n_samples: int = 1, seed: i
 # %% ../../nbs/60_peak_viewer.ipynb #94b48aa2
 class PeakViewer:
     """Widgets over a `PeakGenerator`: a slider over the test studies of a point-cloud cache (peaks, reconstruction, samples),
-    and a query box (text matched to topics) for peaks under any conditions. `widget()` builds them; `study_figure` and
+    and a query box (text matched to topics, or read as text by a model that reads text) for peaks under any conditions. `widget()` builds them; `study_figure` and
     `query_figure` are the headless core."""
     def __init__(self, gen: PeakGenerator, cache, split: str = 'test', n_samples: int = 1, mesh_res: int = 4):
         self.gen, self.cache, self.n_samples, self.mesh = gen, cache, n_samples, brain_mesh(mesh_res)
@@ -160,9 +155,10 @@ class PeakViewer:
         sid = self.ids[i]
         return peak_figure(self.gen.study_sets(self.cache, sid, self.n_samples, seed), f'study {sid}', self.mesh)
     def query_figure(self, query: str, n: int = N_POINTS, seed: int = 0):
-        c = self.gen.conditions(query=query) if query.strip() else self.gen.conditions()
+        text = 'text' in self.gen.encoder.fields                      # a model that reads text reads the query as text, else as topics
+        c = self.gen.conditions(**({'text': query} if text else {'query': query})) if query.strip() else self.gen.conditions()
         t = self.gen.generate_peaks(c, n, seed)
-        return peak_figure({'samples': t[['x', 'y', 'z']].to_numpy()}, f"{query!r}: {c.description.get('topics', '')}", self.mesh)
+        return peak_figure({'samples': t[['x', 'y', 'z']].to_numpy()}, f"{query!r}: {c.description.get('text' if text else 'topics', '')}", self.mesh)
     def widget(self):
         "The slider, query box and figure, as an ipywidgets box (plotly's FigureWidget)."
         import ipywidgets as w

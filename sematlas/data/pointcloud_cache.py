@@ -164,6 +164,18 @@ def split_ids(self: PointCache, name: str) -> list[str]:
     "The study ids of split `name`, in cache order."
     return [i for i, c in zip(self.ids, self.split) if c == SPLIT_CODES[name]]
 
+# %% ../../nbs/17_pointcloud_cache.ipynb #d9fff2bc
+@patch
+def maps(self: PointCache, ids, fwhm: float = 12, res: int = 8, keep: np.ndarray | None = None) -> np.ndarray:
+    "The peaks of studies `ids` rendered with the `fwhm` kernel on the `res` mm grid: (studies, in-brain voxels); rows where `keep` is false stay zero."
+    from sematlas.data.grid import MNIGrid
+    from sematlas.data.kernels import render_peaks
+    grid, ids = MNIGrid.at(res), [str(i) for i in ids]
+    keep = np.ones(len(ids), bool) if keep is None else np.asarray(keep, bool)
+    out = np.zeros((len(ids), grid.n_voxels), 'float32')
+    for r in np.flatnonzero(keep): render_peaks(self.peaks(ids[r], mm=True), grid, fwhm, out=out[r])
+    return out
+
 # %% ../../nbs/17_pointcloud_cache.ipynb #072df86b
 def normalise_points(xyz: np.ndarray, n: int = N_POINTS, rng: np.random.Generator | None = None) -> np.ndarray:
     """`n` points from a study's peaks `xyz` (k, 3), in random order: all of them plus k - n random repeats when k < n, a random n of them when k >= n."""

@@ -15,11 +15,11 @@ from ..data.manifest import atomic_path, write_json
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, normalise_points
 
 # %% auto #0
-__all__ = ['RELEASED_CVAE', 'MODEL_ROWS', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'PRIOR_COMPONENTS',
+__all__ = ['RELEASED_DENSITIES', 'MODEL_ROWS', 'COLUMNS', 'TEMPERATURES', 'GENERATION_FILE', 'CRITERION', 'PRIOR_COMPONENTS',
            'PRIOR_NEIGHBOURS', 'PRIOR_TEMPERATURES', 'PRIOR_MARGIN', 'PRIOR_FILE', 'PRIOR_CRITERION', 'sample_peaks',
-           'map_maxima', 'pairwise_chamfer', 'pointflow_metrics', 'render_sets', 'score_sets', 'evaluate_pointcloud',
-           'eval_table', 'pick_temperature', 'choose_temperature', 'training_codes', 'pick_prior', 'prior_candidates',
-           'choose_prior']
+           'map_maxima', 'pairwise_chamfer', 'pointflow_metrics', 'render_sets', 'score_sets', 'density_paths',
+           'evaluate_pointcloud', 'eval_table', 'pick_temperature', 'choose_temperature', 'training_codes',
+           'pick_prior', 'prior_candidates', 'choose_prior']
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bda91e72
 def sample_peaks(density: np.ndarray, grid: MNIGrid, n: int = N_POINTS, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -108,7 +108,12 @@ def _generators(module, target, train, val, inputs, density_models: dict, rng, l
     return out
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #6db0a18a
-RELEASED_CVAE = 'runs/release/cvae-full-4mm/model.pt'
+RELEASED_DENSITIES = {'neurosynth': ('runs/release/cvae-full-4mm/model.pt',), 'merged': ('runs/release/cvae-text-full-4mm/model.pt',)}
+"The released volumetric models whose maps are density baselines, by data source: the model trained on the same studies and splits."
+
+def density_paths(density_models, cfg) -> tuple:
+    "The model files of the density baselines: `density_models`, or when None the released ones of the run's data source (`RELEASED_DENSITIES`)."
+    return tuple(RELEASED_DENSITIES.get(cfg.data.source, ()) if density_models is None else density_models)
 
 def _density_models(paths, tables_dir, device, log, res: int) -> dict:
     from sematlas.data.download import project_root
@@ -125,11 +130,13 @@ def _density_models(paths, tables_dir, device, log, res: int) -> dict:
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #f6fa25b9
 def _studies(data, cfg, split: str, n_studies: int | None, seed: int) -> tuple:
-    """A seeded sample of `n_studies` of `split` (all of it when None) (a `StudySet` with each study's 30-point view as `real30`), each study's peaks by id,
+    """A seeded sample of `n_studies` of `split` (all of it when None; with the text condition, of its studies that have text) (a `StudySet` with each study's 30-point view as `real30`), each study's peaks by id,
     the train and val `StudySet`s, and the random generator (it goes on to draw the densities' peaks)."""
     from sematlas.evaluation.baselines import StudySet
     rng = np.random.default_rng(seed)
     ids = sorted(map(str, data.splits[split]))
+    if 'text' in cfg.model.conditions:                                    # a model that reads text: the studies that have text, as for `evaluate`
+        ids = sorted(set(ids) & set(data.studies.loc[data.studies['has_text'], 'id'].astype(str)))
     ids = sorted(rng.choice(ids, min(n_studies or len(ids), len(ids)), replace=False).tolist())
     sets = {k: StudySet.from_tables(data.cache, data.splits[k], data.topics, data.peaks, cfg.data.kernel) for k in ('train', 'val')}
     target = StudySet.from_tables(data.cache, ids, data.topics, data.peaks, cfg.data.kernel)
@@ -138,14 +145,15 @@ def _studies(data, cfg, split: str, n_studies: int | None, seed: int) -> tuple:
     return target, groups, sets, rng
 
 def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str = 'cpu', progress: bool = True, n_studies: int | None = None,
-                        density_models=(RELEASED_CVAE,), seed: int = 0, temperature='auto') -> dict:
+                        density_models=None, seed: int = 0, temperature='auto') -> dict:
     """Score a point-cloud run and the density baselines on `split`: eval.json, eval.md and eval_per_study.csv in the run folder.
 
     Parameters
     ----------
     run_dir : the finished run folder.
     n_studies : studies scored (a seeded sample; None or more than the split has: all of them).
-    density_models : model files of volumetric conditional models whose maps are baselines (skipped when missing or on another grid).
+    density_models : model files of volumetric conditional models whose maps are baselines (skipped when missing or on another grid);
+        None: the released one trained on the run's data (`density_paths`).
     temperature : tau of the 'tempered' row, z ~ N(0, tau^2 I): 'auto' is the run's own (`generation.json`), chosen first on the
         validation split by `choose_temperature` when the run has none; a number scores that tau without recording it; None: no such row.
     """
@@ -154,7 +162,7 @@ def evaluate_pointcloud(run_dir, split: str = 'test', data_dir=None, device: str
     from sematlas.training.runs import Run
     log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
     run = Run(run_dir); cfg = run.config
-    data = _prepared_data(run, data_dir)
+    data, density_models = _prepared_data(run, data_dir), density_paths(density_models, cfg)
     generation = None
     if isinstance(temperature, str):
         if temperature != 'auto': raise ValueError(f"temperature must be 'auto', a number or None, not {temperature!r}")
@@ -189,7 +197,7 @@ def _score_and_write(run, gens: dict, target, groups: dict, cfg, split: str, t0:
         methods[key] = row
         per_study.append(s.assign(method=key))
         log(f"[evaluate] {name}: " + ', '.join(f"{k} {v:.3f}" for k, v in row.items() if k in ('chamfer_mm', 'within_8mm', 'nna_cd', 'peak_auc')))
-    result = {'split': split, 'n_studies': len(target), 'manifest_hash': run.info['manifest_hash'], 'kernel_mm': cfg.data.kernel,
+    result = {'split': split, 'n_studies': len(target), 'with_text': 'text' in cfg.model.conditions, 'manifest_hash': run.info['manifest_hash'], 'kernel_mm': cfg.data.kernel,
               'grid_mm': target.grid.res, 'n_points': N_POINTS, 'methods': methods, 'seconds': time.time() - t0,
               **({'generation': generation} if generation else {}), **({'prior': prior} if prior else {}), **_verdict(methods)}
     write_json(result, run.path/'eval.json')
@@ -259,7 +267,8 @@ def eval_table(result: dict) -> str:
     maps = ''.join(f"| {m['name'].replace('peaks drawn from the ', '')} (the map itself) | {fmt(m['map_peak_auc'])} | {fmt(m['map_dice_5'])} | {fmt(m['map_r'])} |\n"
                    for m in result['methods'].values() if 'map_peak_auc' in m)
     verdict = ''.join(f"- {k.replace('_', ' ').replace('within 8mm', 'within-8-mm share')}: **{'yes' if v else 'no'}**\n" for k, v in result.items() if k.startswith('beats_'))
-    return (f"# Point-cloud evaluation ({result['split']} split, {result['n_studies']} studies, {result['n_points']} points per set)\n\n"
+    return (f"# Point-cloud evaluation ({result['split']} split, {result['n_studies']} studies{' (those with text)' if result.get('with_text') else ''}, "
+            f"{result['n_points']} points per set)\n\n"
             f"Distances to each study's peaks: Chamfer to all of them, EMD to their {result['n_points']}-point view, share of true peaks "
             f"with a generated peak within 4/8/12 mm. PointFlow metrics between the generated and the real sets (Chamfer; 1-NNA: 0.5 is ideal). "
             f"Map metrics: the generated peaks rendered with the {result['kernel_mm']:g} mm kernel on the {result['grid_mm']} mm grid.\n\n"
@@ -299,7 +308,7 @@ def _density_scores(score, target, sets: dict, data, density_models, device, log
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #bfcbd6e0
 def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n_studies: int | None = None, data_dir=None, device: str = 'cpu',
-                       density_models=(RELEASED_CVAE,), seed: int = 0, progress: bool = True, write: bool = True) -> dict:
+                       density_models=None, seed: int = 0, progress: bool = True, write: bool = True) -> dict:
     """Score the run's samples at each of `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of `split`
     (the validation split, all of it by default; never the test split), pick one (`pick_temperature`), and, when `write`, record the search in the run
     folder's `generation.json` and the chosen temperature in its model file (`write_temperature`). Returns the record."""
@@ -312,7 +321,7 @@ def choose_temperature(run_dir, temperatures=TEMPERATURES, split: str = 'val', n
     if not ts: raise ValueError("no temperatures to choose from")
     log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
     run = Run(run_dir); cfg = run.config
-    data = _prepared_data(run, data_dir)
+    data, density_models = _prepared_data(run, data_dir), density_paths(density_models, cfg)
     module = run.load_model(device)
     target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)
     score = _set_scorer(target, groups)
@@ -375,7 +384,7 @@ def prior_candidates(codes: np.ndarray, inputs: np.ndarray, components=PRIOR_COM
 
 # %% ../../nbs/44_pointcloud_eval.ipynb #3fd4dc49
 def choose_prior(run_dir, components=PRIOR_COMPONENTS, neighbours=PRIOR_NEIGHBOURS, temperatures=PRIOR_TEMPERATURES, split: str = 'val',
-                 n_studies: int | None = None, data_dir=None, device: str = 'cpu', density_models=(RELEASED_CVAE,), seed: int = 0,
+                 n_studies: int | None = None, data_dir=None, device: str = 'cpu', density_models=None, seed: int = 0,
                  ridge: float = 1e-3, margin: float = PRIOR_MARGIN, progress: bool = True, write: bool = True) -> dict:
     """Fit latent priors to the training split's posterior codes (`training_codes`, `prior_candidates`), score their samples at each of
     `temperatures` and the densities' drawn peaks on a seeded sample of `n_studies` of `split` (all of it by default; never the test
@@ -388,7 +397,7 @@ def choose_prior(run_dir, components=PRIOR_COMPONENTS, neighbours=PRIOR_NEIGHBOU
     if split == 'test': raise ValueError("the latent prior is chosen on the validation split, never on the test split it is reported on")
     log, t0 = (print if progress else (lambda *a, **k: None)), time.time()
     run = Run(run_dir); cfg = run.config
-    data = _prepared_data(run, data_dir)
+    data, density_models = _prepared_data(run, data_dir), density_paths(density_models, cfg)
     module = run.load_model(device)
     mu, c, _ = training_codes(module, data, 'train', seed)
     target, groups, sets, rng = _studies(data, cfg, split, n_studies, seed)

@@ -12,7 +12,7 @@ import torch
 import lightning as L
 from fastcore.basics import patch
 from torch.utils.data import DataLoader
-from ..data.conditions import FIELDS, ConditionEncoder, stack_conditions
+from ..data.conditions import ALL_FIELDS, FIELDS, ConditionEncoder, stack_conditions, study_conditions_table, study_text_counts
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, PointCache, PointCloudDataset
 from .controls import KLController
 from .module import GridVAEModule, gaussian_kl
@@ -30,19 +30,21 @@ class PointCloudDataModule(L.LightningDataModule):
     Parameters
     ----------
     scale, res, data_dir, out_dir, seed, subset_size, source, neuroquery_dir : as for `prepare` (`res` only names the data).
-    fields : the conditions (`FIELDS`).
+    fields : the conditions (`ALL_FIELDS`; `text` needs a source with text, `data.source: merged`).
+    text_dim : width of the text embedding (with the `text` field).
+    kernel : FWHM (mm) of the maps the text embedding is fitted to (the studies' peaks rendered on the 8 mm grid).
     batch_size : studies per batch.
     n_points : points per study.
     """
     def __init__(self, scale: str = 'subset', res: int = 4, data_dir=None, out_dir=None, seed: int = 0, subset_size: int = 1000,
-                 source: str = 'neurosynth', neuroquery_dir=None, fields=FIELDS, batch_size: int = 64, n_points: int = N_POINTS, **ignored):
+                 source: str = 'neurosynth', neuroquery_dir=None, fields=FIELDS, text_dim: int = 64, kernel: float = 12,
+                 batch_size: int = 64, n_points: int = N_POINTS, **ignored):
         super().__init__()
         from sematlas.data.prepare import derived_dir
-        if 'text' in fields: raise ValueError("the point-cloud model does not read text yet; choose conditions among " + str(list(FIELDS)))
-        self.scale, self.res, self.data_dir, self.seed, self.subset_size = scale, res, data_dir, seed, subset_size
+        self.scale, self.res, self.data_dir, self.seed, self.subset_size, self.kernel = scale, res, data_dir, seed, subset_size, kernel
         self.source, self.neuroquery_dir, self.batch_size, self.n_points = source, neuroquery_dir, batch_size, n_points
         self.out_dir = Path(out_dir) if out_dir is not None else derived_dir(scale, source)
-        self.encoder, self.datasets, self.mean_map = ConditionEncoder(tuple(fields)), {}, None
+        self.encoder, self.datasets, self.mean_map = ConditionEncoder(tuple(fields), text_dim=text_dim), {}, None
     def prepare_data(self):
         "The tables, splits and point-cloud cache (finished steps are skipped; no volume cache)."
         from sematlas.data.prepare import prepare
@@ -54,12 +56,20 @@ class PointCloudDataModule(L.LightningDataModule):
         self.cache = PointCache(self.out_dir/'points.h5')
         self.manifest_hash = self.cache.build['manifest_hash']
         self.splits = {k: self.cache.split_ids(k) for k in ('train', 'val', 'test')}
-        c = self.cache
-        self.encoder.fit(c.conditions[c.split == 0], c.topics if 'topics' in self.encoder.fields else None)
-        self.table = self.encoder.table(c.conditions, c.topics)
+        c, train = self.cache, self.cache.split == 0
+        text = self.text_counts() if 'text' in self.encoder.fields else None
+        maps = c.maps(np.asarray(c.ids)[train], self.kernel, keep=np.asarray(text[train].sum(1)).ravel() > 0) if text is not None else None
+        self.encoder.fit(c.conditions[train], c.topics if 'topics' in self.encoder.fields else None, text[train] if text is not None else None, maps)
+        self.table = self.encoder.table(c.conditions, c.topics, text)
         epoch = lambda: self.trainer.current_epoch if self.trainer is not None else 0
         self.datasets = {k: PointCloudDataset(c, ids, self.table, self.n_points, self.seed, epoch if k == 'train' else None)
                          for k, ids in self.splits.items()}
+    def text_counts(self):
+        "The term counts of the cache's studies, in cache order (`ValueError` for a source without text)."
+        text = study_text_counts(self.out_dir/'tables')
+        if text is None: raise ValueError(f"the text condition needs a source with text (data.source: merged or neuroquery); {self.out_dir} has none")
+        ids = pd.read_parquet(self.out_dir/'tables'/'studies.parquet', columns=['id'])['id'].astype(str)
+        return text[pd.Series(np.arange(len(ids)), index=ids).loc[self.cache.ids].to_numpy()]
     def _loader(self, split: str, shuffle: bool = False):
         if not self.datasets: raise RuntimeError("call setup() first (or let the Trainer do it)")
         return DataLoader(self.datasets[split], self.batch_size, shuffle=shuffle, drop_last=shuffle and len(self.datasets[split]) > self.batch_size,
@@ -235,8 +245,7 @@ def sample_figure(self: PointCloudVAEModule, dm, path, n: int = 3, seed: int = 0
 @patch
 def study_inputs(self: PointCloudVAEModule, tables_dir) -> callable:
     "A function from study ids to their `cond` and `cond_mask` (this model's encoding of the prepared `tables`)."
-    from sematlas.data.conditions import study_conditions_table
-    table = self.condition_encoder.table(*study_conditions_table(tables_dir))
+    table = self.condition_encoder.table(*study_conditions_table(tables_dir), study_text_counts(tables_dir))
     return lambda ids, device=None: dict(zip(('cond', 'cond_mask'), stack_conditions(table, ids, device or self.device)))
 
 # %% ../../nbs/36_pointcloud.ipynb #51ce8225
@@ -251,13 +260,14 @@ class PointCloudModel(Section):
     rff_features: int = 32
     rff_sigma: float = 4.0
     conditions: list = field(default_factory=lambda: list(FIELDS))
+    text_dim: int = 64                   # width of the text embedding, with `text` among the conditions (`16_text`)
     temperature: float = 1.0
     def checks(self):
         return super().checks() + [('kind', self.kind == 'pointcloud', "pointcloud"), ('n_points', self.n_points >= 4, "at least 4"),
                                    *[(k, getattr(self, k) >= 1, "at least 1") for k in ('latent_dim', 'embed_dim', 'width', 'rff_features')],
                                    ('rff_sigma', self.rff_sigma > 0, "positive"), ('temperature', self.temperature >= 0, "non-negative"),
-                                   ('conditions', bool(self.conditions) and set(self.conditions) <= set(FIELDS) and len(set(self.conditions)) == len(self.conditions),
-                                    f"distinct fields among {list(FIELDS)}")]
+                                   ('conditions', bool(self.conditions) and set(self.conditions) <= set(ALL_FIELDS) and len(set(self.conditions)) == len(self.conditions),
+                                    f"distinct fields among {list(ALL_FIELDS)}"), ('text_dim', self.text_dim >= 1, "at least 1")]
 
 @dataclass
 class PointCloudObjective(Section):
@@ -280,14 +290,14 @@ class PointCloudObjective(Section):
 # %% ../../nbs/36_pointcloud.ipynb #3e26cc83
 def build_pointcloud(cfg, dm) -> PointCloudVAEModule:
     "The `PointCloudVAEModule` a `TrainConfig` describes, with the condition encoder fitted by the data module."
-    model = {k: v for k, v in cfg.model.kwargs().items() if k != 'conditions'}
+    model = {k: v for k, v in cfg.model.kwargs().items() if k not in ('conditions', 'text_dim')}
     objective = {k: v for k, v in cfg.objective.kwargs().items() if not k.startswith('kl_')}
     return PointCloudVAEModule(conditions=dm.encoder.to_dict(), **model, **objective, **cfg.loop.optimizer_kwargs())
 
 def _datamodule(cfg) -> PointCloudDataModule:
     kw = cfg.datamodule_kwargs()
-    return PointCloudDataModule(**{k: kw[k] for k in ('scale', 'res', 'data_dir', 'out_dir', 'seed', 'subset_size', 'source', 'neuroquery_dir', 'batch_size')},
-                                fields=cfg.model.conditions, n_points=cfg.model.n_points)
+    return PointCloudDataModule(**{k: kw[k] for k in ('scale', 'res', 'data_dir', 'out_dir', 'seed', 'subset_size', 'source', 'neuroquery_dir', 'batch_size', 'kernel')},
+                                fields=cfg.model.conditions, text_dim=cfg.model.text_dim, n_points=cfg.model.n_points)
 
 def _keywords(cfg, dm) -> dict:
     "The topics' keyword lists, carried in the model file for topic queries (`52_topic_query`)."

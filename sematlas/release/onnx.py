@@ -191,11 +191,11 @@ def onnx_graphs(net) -> dict:
         out = {'pointcloud-generator': (PeakSetGenerator(net), {**cond, 'z': lat}, {'peaks': ['batch', net.n_points, 3, 'MNI mm']})}
         if (net.prior or {}).get('kind') == 'neighbours':
             out['pointcloud-prior'] = (NeighbourPriorSampler(net), {**cond, 'u': ['batch', 'uniform in [0, 1): which of the k nearest studies']}, {'z': lat})
-        return out
-    grid = ['batch', *net.grid.shape]
-    c = cond if hasattr(net, 'cond_dim') else {}
-    out = {'generator': (MapGenerator(net), {**c, 'z': lat}, {'map': [*grid, 'expected peak density, 0 outside the brain mask']}),
-           'encoder': (MapEncoder(net), {'map': grid, **c}, {'mu': lat, 'logvar': lat})}
+    else:
+        grid = ['batch', *net.grid.shape]
+        c = cond if hasattr(net, 'cond_dim') else {}
+        out = {'generator': (MapGenerator(net), {**c, 'z': lat}, {'map': [*grid, 'expected peak density, 0 outside the brain mask']}),
+               'encoder': (MapEncoder(net), {'map': grid, **c}, {'mu': lat, 'logvar': lat})}
     enc = getattr(net, 'condition_encoder', None)
     if enc is not None and enc.text is not None:
         out['text-encoder'] = (TextEmbedding(enc.text), {'term_counts': ['batch', enc.text.n_terms]},
