@@ -183,8 +183,11 @@ def check_neighbour_prior(prior: dict, latent_dim: int, n_inputs: int) -> dict:
 def neighbour_codes(c: torch.Tensor, inputs: torch.Tensor, codes: torch.Tensor, k: int, temperature: float, u: torch.Tensor) -> torch.Tensor:
     """Codes (n, latent) for condition inputs `c` (n, p): the `k` rows of `inputs` (N, p) nearest each c (squared Euclidean), the one
     of them that `u` (n, uniform in [0, 1)) picks, z = zbar + temperature (z_j - zbar) over their `codes` (N, latent). Plain tensor
-    operations (ONNX traces them: `64_onnx`)."""
-    d = (inputs*inputs).sum(1)[None] - 2*c @ inputs.T                            # the squared distance, less |c|^2 (the same for a row)
+    operations (ONNX traces them: `64_onnx`). Rows with equal inputs (studies with the same conditions) are taken lower index first,
+    so that PyTorch and ONNX Runtime pick the same neighbours."""
+    x, q = inputs.double(), c.double()
+    d = (x*x).sum(1)[None] - 2*q @ x.T                                             # the squared distance, less |c|^2 (the same for a row)
+    d = d + 1e-12*torch.arange(len(x), dtype=torch.float64, device=d.device)[None]  # ties broken by index: far below any real difference
     near = codes[torch.topk(d, k, dim=1, largest=False).indices]                  # (n, k, latent)
     zbar = near.mean(1)
     j = (u*k).long().clamp(0, k - 1)
