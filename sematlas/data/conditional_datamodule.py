@@ -34,9 +34,7 @@ class ConditionalDataModule(VolumeDataModule):
         if self.datasets: return
         super().setup(stage)
         studies, topics = study_conditions_table(self.out_dir/'tables')
-        text = study_text_counts(self.out_dir/'tables') if 'text' in self.encoder.fields else None
-        if 'text' in self.encoder.fields and text is None:
-            raise ValueError(f"the text condition needs a source with text (data.source: merged or neuroquery); {self.out_dir} has none")
+        text = study_text_counts(self.out_dir/'tables', required=True) if 'text' in self.encoder.fields else None
         train = studies['id'].astype(str).isin(set(self.splits['train'])).to_numpy()
         text_train = text[train] if text is not None else None
         maps = self.coarse_maps(studies['id'][train], text_train) if text is not None else None

@@ -295,10 +295,13 @@ def study_conditions_table(tables_dir: Path | str) -> tuple[pd.DataFrame, pd.Dat
     studies = studies.drop(columns=['space']).rename(columns={'space_reported': 'space'})
     return studies, pd.read_parquet(tables_dir/'topics.parquet').set_index('id')
 
-def study_text_counts(tables_dir: Path | str):
-    "The term counts of the prepared studies (rows in `studies.parquet` order), or None for a source without text."
+def study_text_counts(tables_dir: Path | str, required: bool = False):
+    """The term counts of the prepared studies (rows in `studies.parquet` order), or None for a source without text
+    (a `ValueError` naming the sources that have text when `required`, as for a model with the `text` condition)."""
     import scipy.sparse as sp
     path = Path(tables_dir)/'text_counts.npz'
+    if required and not path.exists():
+        raise ValueError(f"the text condition needs a source with text (data.source: merged or neuroquery); {Path(tables_dir).parent} has none")
     return sp.load_npz(path).tocsr() if path.exists() else None
 
 # %% ../../nbs/12_conditions.ipynb #2ff8f091

@@ -12,7 +12,7 @@ import torch
 import lightning as L
 from fastcore.basics import patch
 from torch.utils.data import DataLoader
-from ..data.conditions import ALL_FIELDS, FIELDS, ConditionEncoder, stack_conditions, study_conditions_table, study_text_counts
+from ..data.conditions import ALL_FIELDS, FIELDS, ConditionEncoder, study_text_counts
 from ..data.pointcloud_cache import N_POINTS, POINT_SCALE_MM, PointCache, PointCloudDataset
 from .controls import KLController
 from .module import GridVAEModule, gaussian_kl
@@ -66,8 +66,7 @@ class PointCloudDataModule(L.LightningDataModule):
                          for k, ids in self.splits.items()}
     def text_counts(self):
         "The term counts of the cache's studies, in cache order (`ValueError` for a source without text)."
-        text = study_text_counts(self.out_dir/'tables')
-        if text is None: raise ValueError(f"the text condition needs a source with text (data.source: merged or neuroquery); {self.out_dir} has none")
+        text = study_text_counts(self.out_dir/'tables', required=True)
         ids = pd.read_parquet(self.out_dir/'tables'/'studies.parquet', columns=['id'])['id'].astype(str)
         return text[pd.Series(np.arange(len(ids)), index=ids).loc[self.cache.ids].to_numpy()]
     def _loader(self, split: str, shuffle: bool = False):
@@ -244,9 +243,9 @@ def sample_figure(self: PointCloudVAEModule, dm, path, n: int = 3, seed: int = 0
 
 @patch
 def study_inputs(self: PointCloudVAEModule, tables_dir) -> callable:
-    "A function from study ids to their `cond` and `cond_mask` (this model's encoding of the prepared `tables`)."
-    table = self.condition_encoder.table(*study_conditions_table(tables_dir), study_text_counts(tables_dir))
-    return lambda ids, device=None: dict(zip(('cond', 'cond_mask'), stack_conditions(table, ids, device or self.device)))
+    "A function from study ids to their `cond` and `cond_mask` (this model's encoding of the prepared `tables`), as the conditional VAE's (`27_cvae`)."
+    from sematlas.models.cvae import ConditionalVAEModule
+    return ConditionalVAEModule.study_inputs(self, tables_dir)
 
 # %% ../../nbs/36_pointcloud.ipynb #51ce8225
 @dataclass
